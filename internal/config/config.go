@@ -172,6 +172,10 @@ type Archiver struct {
 	// FFmpeg is the ffmpeg executable, a name looked up in PATH when
 	// thumbnails are made, or a path.
 	FFmpeg string `yaml:"ffmpeg"`
+
+	// RateLimit caps the upload speed of this archiver process in bytes
+	// per second, for sites with a thin uplink. 0 means no limit.
+	RateLimit ByteSize `yaml:"rate_limit"`
 }
 
 // Simulator configures the simulated camera of the single-box quick start.

@@ -240,6 +240,11 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{":2: archiver.thumbnail_width: 8 is out of range", "0 to disable"},
 		},
 		{
+			name: "rate limit without number",
+			yaml: "archiver:\n  rate_limit: fast\n",
+			want: []string{":2: archiver.rate_limit: invalid size \"fast\""},
+		},
+		{
 			name: "consumer name with dot",
 			yaml: "archiver:\n  consumer: site.a\n",
 			want: []string{":2: archiver.consumer: invalid JetStream consumer name \"site.a\""},
@@ -378,6 +383,7 @@ func TestLoadDefaults(t *testing.T) {
 	assert.Equal(t, time.Minute, time.Duration(cfg.Archiver.RetryMax))
 	assert.Equal(t, 320, cfg.Archiver.ThumbnailWidth)
 	assert.Equal(t, "ffmpeg", cfg.Archiver.FFmpeg)
+	assert.Zero(t, cfg.Archiver.RateLimit, "no upload limit by default")
 	require.NotNil(t, cfg.Simulator, "an empty simulator section asks for the defaults")
 	simulator := *cfg.Simulator
 	simulator.location = nil // loaded by validation, compared by name below
@@ -487,6 +493,16 @@ func TestValidateBuiltInCode(t *testing.T) {
 
 	assert.Equal(t, "UTC", cfg.Cameras[0].TimeZone)
 	assert.Equal(t, time.UTC.String(), cfg.Cameras[0].Location().String())
+}
+
+func TestValidateNegativeRateLimit(t *testing.T) {
+	cfg := Default()
+	cfg.Archiver.RateLimit = -1
+
+	err := cfg.Validate()
+
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "archiver.rate_limit: rate limit -1 is negative")
 }
 
 func TestValidateErrorWithoutFile(t *testing.T) {

@@ -398,6 +398,11 @@ func (v *validator) checkArchiver() {
 	}
 
 	v.checkRequired("archiver.ffmpeg", archiver.FFmpeg, `write "ffmpeg" to look it up in PATH, or the path of the executable`)
+
+	if archiver.RateLimit < 0 {
+		v.fail("archiver.rate_limit", archiver.RateLimit.String(), fmt.Sprintf("rate limit %d is negative", int64(archiver.RateLimit)),
+			`write bytes per second such as "2MiB", or 0 for no limit`)
+	}
 }
 
 // checkConsumerName applies the JetStream naming rules for durable
