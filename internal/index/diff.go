@@ -86,10 +86,29 @@ func DiffCursor(c Cursor, cur *Snapshot) Change {
 
 	change.Closed = append(change.Closed, cur.Closed[position+1:]...)
 
-	if c.Open != nil {
-		if _, live := cur.Find(c.Open.Key()); !live {
-			change.Lost = append(change.Lost, *c.Open)
-		}
+	if c.Open != nil && !cur.holds(*c.Open) {
+		change.Lost = append(change.Lost, *c.Open)
 	}
 	return change
+}
+
+// holds reports whether the recording that open describes is still live in
+// s, open or closed. Cameras write an open slot's start time without its
+// microseconds and add them when the segment closes, so the match ignores
+// them.
+func (s *Snapshot) holds(open Segment) bool {
+	same := func(seg Segment) bool {
+		return seg.Channel == open.Channel && seg.File == open.File && seg.Slot == open.Slot &&
+			seg.Start.Seconds() == open.Start.Seconds()
+	}
+
+	if s.Open != nil && same(*s.Open) {
+		return true
+	}
+	for i := len(s.Closed) - 1; i >= 0; i-- {
+		if same(s.Closed[i]) {
+			return true
+		}
+	}
+	return false
 }

@@ -13,7 +13,9 @@ func advance(table *Table) *Table {
 	next.Slots = append([][SlotsPerFile]Slot(nil), table.Slots...)
 	next.Header.ModifyTimes++
 	next.Slots[0][1] = closedSlot(baseTime+1260, baseTime+1300, 800_256, 1_500_000)
-	next.Slots[0][1].Start = table.Slots[0][1].Start // a segment keeps its start time when it closes
+	// Cameras write an open slot's start without microseconds and add them
+	// when the segment closes.
+	next.Slots[0][1].Start = PackTime(table.Slots[0][1].Start.Seconds(), 640_000)
 	next.Slots[0][2] = Slot{Type: 13, Start: PackTime(baseTime+1310, 0), StartOffset: 1_500_160}
 	next.Header.Current[1].Slot = 2
 	next.Header.Current[1].LastClosedTime = baseTime + 1300
@@ -34,7 +36,7 @@ func TestDiffOpenSegmentCloses(t *testing.T) {
 
 	change := Diff(prev, cur)
 
-	require.Equal(t, []string{"ch01-hiv00000-slot001-1748190060000000"}, keys(change.Closed))
+	require.Equal(t, []string{"ch01-hiv00000-slot001-1748190060640000"}, keys(change.Closed))
 	require.Empty(t, change.Lost)
 	require.Nil(t, change.Gap)
 }
