@@ -4,9 +4,10 @@
 # frame every 25 frames, no B-frames, as a raw Annex B stream.
 #
 # The simulator embeds the output, so rerun this script only to change the
-# clip, and commit the new file. Then update the frame counts in
-# internal/camsim/asset.go if they changed. Output differs slightly between
-# ffmpeg and x264 versions; the committed file was made with ffmpeg 5.1.
+# clip, and commit the new file. If you change the frame rate or size, also
+# update clipFrameRate, clipWidth and clipHeight in internal/camsim/asset.go.
+# Output can differ between ffmpeg and x264 versions; the committed file was
+# made with ffmpeg 5.1.
 #
 # Why these options:
 #   -g 25 -keyint_min 25 -sc_threshold 0  IDR frames at frames 0 and 25 only,
