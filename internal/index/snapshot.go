@@ -104,7 +104,9 @@ func (s *Snapshot) position(k Key) int {
 //     that grow; later slots are stale leftovers of earlier cycles;
 //   - the file-table record of the file being written is stale; the header's
 //     current-file record gives its open slot, and only the slots before it
-//     are closed and live.
+//     are closed and live. Between closing a segment and opening the next,
+//     the record's slot holds the segment just closed, whose end matches the
+//     record's last closed time.
 //
 // Live slots must not overlap and must have times and a non-empty byte range;
 // a snapshot that breaks those rules is rejected with a FormatError rather
@@ -180,12 +182,45 @@ func (s *Snapshot) addCurrentFile(name string, data []byte, h *Header) error {
 		return err
 	}
 
-	if err := checkCurrentRecord(name, offset, record, s.Closed[closedBefore:]); err != nil {
-		return err
+	if closed, ok := justClosed(data, s.Files, file, channel, record, s.Closed[closedBefore:]); ok {
+		s.Closed = append(s.Closed, closed)
+	} else {
+		s.Open = openSegment(data, s.Files, file, channel, int(record.Slot), s.Closed[closedBefore:])
 	}
 
-	s.Open = openSegment(data, s.Files, file, channel, int(record.Slot), s.Closed[closedBefore:])
-	return nil
+	return checkCurrentRecord(name, offset, record, s.Closed[closedBefore:])
+}
+
+// justClosed returns the segment in the current-file record's slot when the
+// camera has closed it and not yet opened the next one: its end matches the
+// record's last closed time and its bytes follow the closed slots. A stale
+// slot from an earlier cycle fails that test, because its times are older.
+func justClosed(data []byte, files, file int, channel uint16, record CurrentFile, closed []Segment) (Segment, bool) {
+	j := int(record.Slot)
+	slot := decodeSlot(data[SlotOffset(files, file, j):])
+	if slot.Start.IsZero() || slot.End.IsZero() || slot.End.Seconds() != record.LastClosedTime {
+		return Segment{}, false
+	}
+	if slot.EndOffset <= slot.StartOffset || slot.Start.Seconds() < record.StartTime {
+		return Segment{}, false
+	}
+	if n := len(closed); n > 0 && slot.StartOffset < closed[n-1].EndOffset {
+		return Segment{}, false
+	}
+	if len(closed) == 0 && slot.Start.Seconds() != record.StartTime {
+		return Segment{}, false
+	}
+
+	return Segment{
+		Channel:     channel,
+		File:        uint32(file),
+		Slot:        uint16(j),
+		Type:        slot.Type,
+		Start:       slot.Start,
+		End:         slot.End,
+		StartOffset: slot.StartOffset,
+		EndOffset:   slot.EndOffset,
+	}, true
 }
 
 // currentRecord returns the used current-file record for lastFileRecNo and

@@ -63,6 +63,21 @@ func TestBuildSlotAfterCurrentNotOpen(t *testing.T) {
 	require.Len(t, s.Closed, 6)
 }
 
+func TestBuildJustClosedSlot(t *testing.T) {
+	// After a close and before the next open, the current-file record still
+	// names the slot it just closed.
+	table := ringTable()
+	table.Slots[0][1] = closedSlot(baseTime+1260, baseTime+1300, 800_256, 1_500_000)
+	table.Header.Current[1].LastClosedTime = baseTime + 1300
+
+	s := mustBuild(t, table)
+
+	require.Nil(t, s.Open)
+	require.Len(t, s.Closed, 7)
+	require.Equal(t, uint16(1), s.Closed[6].Slot)
+	require.Equal(t, uint32(1_500_000), s.Closed[6].EndOffset)
+}
+
 func TestBuildRejectsBadInput(t *testing.T) {
 	valid := encodeTable(ringTable())
 	slot := func(file, j int) int { return SlotOffset(3, file, j) }
