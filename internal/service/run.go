@@ -1,0 +1,84 @@
+package service
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hikarchive/hikarchive/internal/buildinfo"
+	"github.com/hikarchive/hikarchive/internal/config"
+)
+
+// Main runs one service command: it parses -config, loads and validates the
+// file for role, and calls run until SIGINT or SIGTERM. It returns the exit
+// code.
+func Main(role string, args []string, run func(ctx context.Context, cfg *config.Config, log zerolog.Logger) error) int {
+	flags := flag.NewFlagSet(role, flag.ContinueOnError)
+	configPath := flags.String("config", "configs/"+role+".yaml", "path of the YAML configuration file")
+	if err := flags.Parse(args); err != nil {
+		return 2
+	}
+
+	cfg, err := LoadConfig(*configPath, role)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", role, err)
+		return 2
+	}
+	log := Logger(cfg.Log, os.Stderr).With().Str("service", role).Logger()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	log.Info().Str("config", *configPath).Str("version", buildinfo.Version()).Msg("starting")
+	if err := run(ctx, cfg, log); err != nil {
+		log.Error().Err(err).Msg("stopped with an error")
+		return 1
+	}
+	log.Info().Msg("stopped")
+	return 0
+}
+
+// RunScanner connects to NATS and runs the scanner until ctx ends.
+func RunScanner(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
+	n, err := ConnectNATS(ctx, cfg, "hikarchive-scanner", log)
+	if err != nil {
+		return err
+	}
+	defer n.Close(context.Background())
+
+	s, err := NewScanner(ctx, cfg, n.JS, log)
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx)
+}
+
+// RunArchiver connects to NATS and the store and runs the archiver until
+// ctx ends.
+func RunArchiver(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
+	store, err := OpenStore(ctx, cfg.Store)
+	if err != nil {
+		return err
+	}
+
+	n, err := ConnectNATS(ctx, cfg, "hikarchive-archiver", log)
+	if err != nil {
+		return err
+	}
+	defer n.Close(context.Background())
+
+	a, err := NewArchiver(ctx, cfg, n.JS, store, log)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+// shutdownTimeout bounds how long closing connections and servers may take.
+const shutdownTimeout = 30 * time.Second
