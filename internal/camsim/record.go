@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hikarchive/hikarchive/internal/index"
-	"github.com/hikarchive/hikarchive/internal/ps"
 )
 
 // Layout constants observed in the real index, see the package comment.
@@ -25,17 +24,6 @@ const (
 	// hikvisionPackStuffing is the pack header stuffing length that
 	// published Hikvision stream dumps show.
 	hikvisionPackStuffing = 6
-)
-
-// Slot field values that every slot of the real index holds. Their meaning
-// is unknown; the simulator copies them so that its slots look the same.
-const (
-	slotType       = 13
-	slotReserved2  = 389
-	slotResolution = 0x62
-	slotReserved48 = 0x04010005
-	slotInfoTypes  = 1
-	fileInfoTypes  = 1
 )
 
 // Recorded describes one segment the camera wrote, for tests to compare
@@ -333,97 +321,4 @@ func (c *Camera) closeSegment() (Recorded, error) {
 
 	c.setCurrentRecord()
 	return *r, c.writeIndex()
-}
-
-// openSlot returns the slot of a segment that has just opened. Like the real
-// camera it copies key-frame time and stream times from the newest closed
-// segment and leaves the microseconds of its start at 0.
-func (c *Camera) openSlot(start time.Time, offset uint32) index.Slot {
-	s := index.Slot{
-		Type:            slotType,
-		Reserved2:       slotReserved2,
-		Resolution:      slotResolution,
-		Start:           index.PackTime(uint32(start.Unix()), 0),
-		StartOffset:     offset,
-		Reserved48:      slotReserved48,
-		InfoTypes:       slotInfoTypes,
-		InfoStartOffset: c.file.infoNext,
-		InfoEndOffset:   c.file.infoNext,
-	}
-	if c.closedAt != nil {
-		s.KeyFrame = c.closedAt.KeyFrame
-		s.KeyFrameStreamTime = c.closedAt.KeyFrameStreamTime
-		s.LastFrameStreamTime = c.closedAt.LastFrameStreamTime
-	}
-	return s
-}
-
-// setCurrentRecord writes the header's current-file record of the channel.
-func (c *Camera) setCurrentRecord() {
-	f := c.file
-	slots := &c.table.Slots[f.number]
-	rec := index.CurrentFile{
-		Used:      true,
-		FileNo:    uint16(f.number),
-		Slot:      uint16(f.slot),
-		StartTime: slots[0].Start.Seconds(),
-		Channel:   uint32(c.cfg.Channel),
-	}
-	if f.closed > 0 {
-		newest := f.slot
-		if c.open != nil {
-			newest--
-		}
-		rec.LastClosedTime = slots[newest].End.Seconds()
-	}
-	c.table.Header.Current[c.cfg.Channel] = rec
-}
-
-// muxFrame returns clip frame pos as the program stream bytes of frame n.
-func (c *Camera) muxFrame(pos int, n int64) ([]byte, error) {
-	pts := c.pts(n)
-	au := c.frames[pos]
-	b, err := c.muxer.AppendFrame(nil, ps.Frame{Data: au.Data, PTS: pts, DTS: pts, SCR: pts, Key: au.IDR})
-	if err != nil {
-		return nil, fmt.Errorf("camsim: mux clip frame %d: %w", pos, err)
-	}
-	return b, nil
-}
-
-// pts returns the PTS of frame n: the camera clock on the 90 kHz PS clock,
-// modulo 2^33 like every PTS.
-func (c *Camera) pts(n int64) uint64 {
-	return (c.ptsBase + uint64(n)*ticksPerFrame) % (ps.MaxTimestamp + 1)
-}
-
-// wallAt returns the camera clock reading at the start of frame n.
-func (c *Camera) wallAt(n int64) time.Time {
-	return c.wall.Add(frameTime(n))
-}
-
-// frameTime returns the camera time from the start of recording to frame n.
-func frameTime(n int64) time.Duration {
-	return time.Duration(n) * frameInterval
-}
-
-// streamTime converts a 90 kHz PTS to the 45 kHz stream time of the index.
-// The real index's stream times tick at 45 kHz; halving the 33-bit PTS gives
-// exactly 32 bits.
-func streamTime(pts uint64) uint32 {
-	return uint32(pts >> 1)
-}
-
-// infoSize estimates the bytes of the info block of a segment of duration d.
-// In the real index every block is a multiple of 56 bytes, and a linear fit
-// over its closed segments gives about 150 bytes plus 31 bytes per second.
-// The estimate here is 3 records plus one per started 2 s. The content of
-// the blocks is unknown, so the simulator reserves their space in the hiv
-// file but writes nothing there.
-func infoSize(d time.Duration) uint32 {
-	records := 3 + (d+2*time.Second-1)/(2*time.Second)
-	return uint32(56 * records)
-}
-
-func alignUp(n, to int64) int64 {
-	return (n + to - 1) / to * to
 }
