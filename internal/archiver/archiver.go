@@ -175,7 +175,7 @@ func (a *Archiver) work(ctx, work context.Context, id int) {
 
 	failures := 0
 	for ctx.Err() == nil {
-		msg, err := a.consumer.Next(jetstream.FetchMaxWait(2*time.Second), jetstream.FetchContext(ctx))
+		msg, err := a.next(ctx)
 		switch {
 		case err == nil:
 			failures = 0
@@ -192,6 +192,17 @@ func (a *Archiver) work(ctx, work context.Context, id int) {
 		}
 	}
 }
+
+// next waits up to fetchWait for the next message; the wait is bounded so
+// that a worker notices a closed context soon even on an idle stream.
+func (a *Archiver) next(ctx context.Context) (jetstream.Msg, error) {
+	fetch, cancel := context.WithTimeout(ctx, fetchWait)
+	defer cancel()
+	return a.consumer.Next(jetstream.FetchContext(fetch))
+}
+
+// fetchWait bounds one pull request.
+const fetchWait = 2 * time.Second
 
 // backoff returns the delay before attempt n+1 of a failed operation.
 func (a *Archiver) backoff(n uint64) time.Duration {

@@ -57,7 +57,8 @@ func PackTime(seconds, micros uint32) PackedTime {
 // PackWall builds a PackedTime from a camera wall-clock time; its location is
 // ignored because the camera writes its local clock reading as if it were UTC.
 func PackWall(wall time.Time) PackedTime {
-	return PackTime(uint32(wall.Unix()), uint32(wall.Nanosecond()/1000))
+	reading := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), wall.Nanosecond(), time.UTC)
+	return PackTime(uint32(reading.Unix()), uint32(reading.Nanosecond()/1000))
 }
 
 // Seconds returns the Unix seconds part.

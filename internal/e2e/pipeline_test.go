@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hikarchive/hikarchive/internal/index"
+	"github.com/hikarchive/hikarchive/internal/testserver"
+)
+
+func TestPipelineArchivesOrReportsEverySegment(t *testing.T) {
+	e := newEnv(t, 4, 1<<20)
+	s := e.scanner()
+
+	// The archiver keeps up while the camera records.
+	first := e.startArchiver(e.archiverOptions(e.store))
+	e.record(s, 20, 3*time.Second)
+	e.waitDrained()
+
+	// The archiver is down while the camera goes round its ring, so the
+	// oldest segments it was told about are overwritten before it returns.
+	first.stop()
+	e.record(s, 60, 3*time.Second)
+	e.startArchiver(e.archiverOptions(e.store))
+	e.waitDrained()
+
+	// Back to normal.
+	e.record(s, 10, 3*time.Second)
+	e.waitDrained()
+
+	archived, lost := e.checkEverySegment(e.store)
+	t.Logf("%d segments archived and %d lost of %d recorded", archived, lost, len(e.camera.Record()))
+	require.Greater(t, archived, 20)
+	require.Greater(t, lost, 0)
+	require.Len(t, e.closedEvents(), archived+lost)
+	e.checkNoOrphans(e.store)
+
+	// Keys are sortable by camera and time, with the camera id encoded.
+	for _, event := range e.archivedEvents() {
+		require.True(t, strings.HasPrefix(event.Objects.Clip, "yard!2Fcam!201.!2A/2025/10/26/"), event.Objects.Clip)
+	}
+}
+
+func TestArchiverSkipsSegmentArchivedBefore(t *testing.T) {
+	e := newEnv(t, 4, 1<<20)
+	s := e.scanner()
+	e.record(s, 5, 3*time.Second)
+
+	a := e.startArchiver(e.archiverOptions(e.store))
+	e.waitDrained()
+	a.stop()
+	before := e.archivedEvents()
+	require.NotEmpty(t, before)
+
+	// Delivering every closed event again, as after a crash between the
+	// metadata upload and the ack, must not upload anything again.
+	consumer, err := e.js.Consumer(e.ctx, "HIKARCHIVE_SEGMENTS", "archiver")
+	require.NoError(t, err)
+	require.NoError(t, e.js.DeleteConsumer(e.ctx, "HIKARCHIVE_SEGMENTS", consumer.CachedInfo().Name))
+	logsBefore := len(e.logs.String())
+	e.startArchiver(e.archiverOptions(e.store))
+	e.waitDrained()
+
+	newLogs := e.logs.String()[logsBefore:]
+	require.Equal(t, len(before), strings.Count(newLogs, "segment already archived"))
+	require.NotContains(t, newLogs, "uploading clip")
+	require.Equal(t, before, e.archivedEvents())
+}
+
+func TestArchiverMissingHivFileWaits(t *testing.T) {
+	e := newEnv(t, 4, 1<<20)
+	s := e.scanner()
+	e.record(s, 4, 3*time.Second)
+	hiv := filepath.Join(e.dir, index.HivName(0))
+	aside := filepath.Join(t.TempDir(), "aside.mp4")
+	require.NoError(t, os.Rename(hiv, aside))
+
+	e.startArchiver(e.archiverOptions(e.store))
+	require.Eventually(t, func() bool {
+		return strings.Contains(e.logs.String(), "hiv file "+hiv+" not found")
+	}, time.Minute, 100*time.Millisecond)
+
+	require.Empty(t, e.archivedEvents())
+	require.Empty(t, e.lostEvents())
+	require.NotZero(t, e.pending(), "nothing may be acked before it is archived")
+
+	// Once the storage is complete again, every segment is archived.
+	require.NoError(t, os.Rename(aside, hiv))
+	e.waitDrained()
+	archived, lost := e.checkEverySegment(e.store)
+	require.Greater(t, archived, 0)
+	require.Zero(t, lost)
+}
+
+func TestArchiverCorruptIndexWaits(t *testing.T) {
+	e := newEnv(t, 4, 1<<20)
+	s := e.scanner()
+	e.record(s, 4, 3*time.Second)
+
+	saved := map[string][]byte{}
+	for _, name := range []string{index.PrimaryName, index.BackupName} {
+		path := filepath.Join(e.dir, name)
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		saved[path] = data
+		require.NoError(t, os.WriteFile(path, data[:700], 0o644))
+	}
+
+	e.startArchiver(e.archiverOptions(e.store))
+	require.Eventually(t, func() bool {
+		return strings.Contains(e.logs.String(), "offset 700 (header)")
+	}, time.Minute, 100*time.Millisecond)
+
+	require.Empty(t, e.archivedEvents())
+	require.Empty(t, e.lostEvents())
+	require.NotZero(t, e.pending(), "nothing may be acked before it is archived")
+
+	for path, data := range saved {
+		require.NoError(t, os.WriteFile(path, data, 0o644))
+	}
+	e.waitDrained()
+	archived, _ := e.checkEverySegment(e.store)
+	require.Greater(t, archived, 0)
+}
+
+func TestArchiverUnreachableStoreLosesNothing(t *testing.T) {
+	e := newEnv(t, 4, 1<<20)
+	s := e.scanner()
+	e.record(s, 4, 3*time.Second)
+
+	// A MinIO server of its own that goes away once the store is open.
+	doomed := testserver.NewMinIO(t)
+	store := e.s3Store(doomed)
+	doomed.Stop()
+
+	a := e.startArchiver(e.archiverOptions(store))
+	require.Eventually(t, func() bool {
+		return strings.Contains(e.logs.String(), doomed.Endpoint)
+	}, time.Minute, 100*time.Millisecond)
+	closed := len(e.closedEvents())
+	require.Eventually(t, func() bool { return e.pending() == uint64(closed) }, 10*time.Second, 100*time.Millisecond)
+	require.Empty(t, e.archivedEvents())
+	require.Empty(t, e.lostEvents())
+	a.stop()
+
+	// Another archiver with a working store picks up every segment.
+	e.startArchiver(e.archiverOptions(e.store))
+	e.waitDrained()
+	archived, lost := e.checkEverySegment(e.store)
+	require.Equal(t, closed, archived)
+	require.Zero(t, lost)
+}
