@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
@@ -182,7 +183,8 @@ func (a *Archiver) work(ctx, work context.Context, id int) {
 			w.handle(work, msg)
 		case ctx.Err() != nil:
 			return
-		case errors.Is(err, jetstream.ErrNoMessages), errors.Is(err, context.DeadlineExceeded):
+		case errors.Is(err, jetstream.ErrNoMessages), errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+			// An idle stream: pull again.
 			continue
 		default:
 			failures++
