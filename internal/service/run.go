@@ -50,7 +50,7 @@ func RunScanner(ctx context.Context, cfg *config.Config, log zerolog.Logger) err
 	if err != nil {
 		return err
 	}
-	defer n.Close(context.Background())
+	defer closeNATS(n)
 
 	s, err := NewScanner(ctx, cfg, n.JS, log)
 	if err != nil {
@@ -71,13 +71,19 @@ func RunArchiver(ctx context.Context, cfg *config.Config, log zerolog.Logger) er
 	if err != nil {
 		return err
 	}
-	defer n.Close(context.Background())
+	defer closeNATS(n)
 
 	a, err := NewArchiver(ctx, cfg, n.JS, store, log)
 	if err != nil {
 		return err
 	}
 	return a.Run(ctx)
+}
+
+func closeNATS(n *NATS) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	n.Close(ctx)
 }
 
 // shutdownTimeout bounds how long closing connections and servers may take.
