@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // minioReadyTimeout bounds the wait for a started MinIO to pass its
@@ -251,30 +253,31 @@ func (s *MinIOServer) start() error {
 	return <-started
 }
 
+// waitReady waits until the server answers an authenticated S3 request.
+// The health endpoint answers before the object layer is initialized, and
+// requests in that window fail with "Server not initialized yet".
 func (s *MinIOServer) waitReady(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	client := &http.Client{Timeout: 2 * time.Second}
-	url := "http://" + s.Endpoint + "/minio/health/live"
+
+	client, err := minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, "")})
+	if err != nil {
+		return err
+	}
 
 	for {
-		request, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		response, err := client.Do(request)
+		request, cancelRequest := context.WithTimeout(ctx, 2*time.Second)
+		_, err = client.ListBuckets(request)
+		cancelRequest()
 		if err == nil {
-			response.Body.Close()
-			if response.StatusCode == http.StatusOK {
-				return nil
-			}
+			return nil
 		}
 
 		select {
 		case <-s.exited:
 			return fmt.Errorf("%w: %v", errExitedEarly, s.waitErr)
 		case <-ctx.Done():
-			return fmt.Errorf("%s did not respond with 200 OK within %s (last error: %v)", url, timeout, err)
+			return fmt.Errorf("MinIO at %s did not list buckets within %s (last error: %v)", s.Endpoint, timeout, err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
