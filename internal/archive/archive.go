@@ -78,12 +78,13 @@ func KeyToken(s string) string {
 	return b.String()
 }
 
-// Thumbnail says whether a segment has a thumbnail and where it came from.
+// Thumbnail is the thumbnail status of a segment: whether it has one and
+// its source.
 type Thumbnail struct {
 	Status string `json:"status"`           // "ok" or "none"
 	Source string `json:"source,omitempty"` // "ffmpeg" when decoded from the first key frame
 	Width  int    `json:"width,omitempty"`  // pixels
-	Reason string `json:"reason,omitempty"` // why there is none
+	Reason string `json:"reason,omitempty"` // cause of a missing thumbnail
 }
 
 // Metadata is the JSON document stored beside each archived clip.

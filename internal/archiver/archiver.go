@@ -5,7 +5,7 @@
 // Every step can be repeated: object keys are deterministic, a segment whose
 // metadata is already stored is not uploaded again, and events carry message
 // ids so a republished event is dropped by JetStream. A message is acked only
-// once its segment is archived or reported lost; on any other failure it is
+// once its segment is archived or reported lost. On any other failure it is
 // handed back with a growing delay, so nothing is lost to a store or NATS
 // outage.
 package archiver
@@ -195,8 +195,8 @@ func (a *Archiver) work(ctx, work context.Context, id int) {
 	}
 }
 
-// next waits up to fetchWait for the next message; the wait is bounded so
-// that a worker notices a closed context soon even on an idle stream.
+// next waits up to fetchWait for the next message. The wait is bounded, so a
+// worker notices a closed context soon even on an idle stream.
 func (a *Archiver) next(ctx context.Context) (jetstream.Msg, error) {
 	fetch, cancel := context.WithTimeout(ctx, fetchWait)
 	defer cancel()

@@ -33,7 +33,7 @@ type worker struct {
 	reader   index.Reader
 }
 
-// outcome is what became of one event.
+// outcome is the result kind of archiving one event.
 type outcome int
 
 const (
@@ -145,8 +145,8 @@ func (w *worker) settle(msg jetstream.Msg, fn func() error, log zerolog.Logger) 
 	}
 }
 
-// heartbeat tells JetStream that the message is still being worked on, so a
-// long upload does not run past the ack wait. The returned func stops it.
+// heartbeat sends in-progress acks while the message is being worked on, so
+// a long upload does not run past the ack wait. The returned func stops it.
 func (w *worker) heartbeat(msg jetstream.Msg, log zerolog.Logger) func() {
 	done := make(chan struct{})
 	interval := max(w.archiver.opts.AckWait/3, 100*time.Millisecond)
@@ -167,8 +167,8 @@ func (w *worker) heartbeat(msg jetstream.Msg, log zerolog.Logger) func() {
 	return func() { close(done) }
 }
 
-// datadirName is what a datadir may be called; anything else in an event
-// is refused rather than joined to a path.
+// datadirName is the pattern of valid datadir names. Any other name in an
+// event is rejected rather than joined to a path.
 var datadirName = regexp.MustCompile(`^(sd|datadir[0-9]{1,4})$`)
 
 // archive copies one segment into the store. It never writes to the camera's
@@ -261,7 +261,7 @@ func (w *worker) copySegment(ctx context.Context, dir string, event pipeline.Clo
 	return result{outcome: outcomeArchived, archived: archivedEvent(metadata)}
 }
 
-// clipInfo is what uploading the clip measured.
+// clipInfo is the size and digest measured while uploading a clip.
 type clipInfo struct {
 	size   int64
 	sha256 string

@@ -34,9 +34,9 @@ func loadCorpusIndex(tb testing.TB) []byte {
 }
 
 // The expected values below were established by hand from the file with a
-// separate script: header fields, the file table, and for every file the
-// slots up to segRecNums (or up to the current-file record's slot for the
-// file being written).
+// separate script. It read the header fields, the file table, and for every
+// file the slots up to segRecNums, or up to the current-file record's slot
+// for the file being written.
 func TestCorpusHeader(t *testing.T) {
 	data := loadCorpusIndex(t)
 	require.Len(t, data, 16<<20)

@@ -1,15 +1,15 @@
 package index
 
-// Cursor is what a scanner remembers of the last snapshot it acted on: the
-// newest closed segment it reported and the segment that was open then. It
-// is small enough to store per camera and datadir in a key-value bucket.
+// Cursor is a scanner's position in one datadir: the newest closed segment it
+// reported and the segment that was open then. It is small enough to store
+// per camera and datadir in a key-value bucket.
 type Cursor struct {
 	ModifyTimes uint64   `json:"modify_times"`
 	Last        *Segment `json:"last,omitempty"` // newest closed segment already reported
 	Open        *Segment `json:"open,omitempty"` // open segment at that time
 }
 
-// CursorOf returns the cursor that says every closed segment of s has been
+// CursorOf returns a cursor that marks every closed segment of s as
 // reported.
 func CursorOf(s *Snapshot) Cursor {
 	c := Cursor{ModifyTimes: s.ModifyTimes}
@@ -32,7 +32,7 @@ type Gap struct {
 	Before *Segment // the oldest live segment after it, nil if none
 }
 
-// Change is what happened between a cursor and a newer snapshot.
+// Change is the difference between a cursor and a newer snapshot.
 type Change struct {
 	// Closed lists the segments that closed since the cursor, oldest first.
 	Closed []Segment
@@ -56,9 +56,9 @@ func Diff(prev, cur *Snapshot) Change {
 //
 // The live segments of a snapshot are in the order the camera wrote them, and
 // the camera only ever overwrites the oldest ones. So the segments after the
-// cursor's newest reported segment are the new ones; and if that segment is
-// no longer live, the camera went round its whole ring since, every live
-// segment is new and whatever it recorded in between is lost.
+// cursor's newest reported segment are the new ones. If that segment is no
+// longer live, the camera went round its whole ring since: every live
+// segment is new, and whatever it recorded in between is lost.
 func DiffCursor(c Cursor, cur *Snapshot) Change {
 	var change Change
 

@@ -41,7 +41,7 @@ const (
 	unusedCurrentRecord = 0xFFFF
 )
 
-// Versions lists the index versions whose layout this package knows.
+// Versions lists the index versions whose layout this package parses.
 var Versions = []uint32{2, 3}
 
 // PackedTime is a slot timestamp: the low 32 bits are Unix seconds of the
@@ -54,8 +54,9 @@ func PackTime(seconds, micros uint32) PackedTime {
 	return PackedTime(uint64(micros)<<32 | uint64(seconds))
 }
 
-// PackWall builds a PackedTime from a camera wall-clock time; its location is
-// ignored because the camera writes its local clock reading as if it were UTC.
+// PackWall builds a PackedTime from a camera wall-clock reading. The
+// reading's location is ignored, because the camera writes its local clock
+// as if it were UTC.
 func PackWall(wall time.Time) PackedTime {
 	reading := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), wall.Nanosecond(), time.UTC)
 	return PackTime(uint32(reading.Unix()), uint32(reading.Nanosecond()/1000))

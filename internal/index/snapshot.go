@@ -58,7 +58,7 @@ func (s Segment) Duration() time.Duration {
 // HivName returns the name of the hiv file that holds the segment.
 func (s Segment) HivName() string { return HivName(s.File) }
 
-// Snapshot is what one read of an index says about the camera's ring.
+// Snapshot is the state of a camera's ring as one read of its index shows it.
 type Snapshot struct {
 	File        string    // path of the index file read
 	ModifyTimes uint64    // the header's write counter
@@ -102,7 +102,7 @@ func (s *Snapshot) position(k Key) int {
 //     written); files outside that range were never written;
 //   - a finished file i has live slots 0..segRecNums, inclusive, with offsets
 //     that grow; later slots are stale leftovers of earlier cycles;
-//   - the file-table record of the file being written is stale; the header's
+//   - the file-table record of the file being written is stale. The header's
 //     current-file record gives its open slot, and only the slots before it
 //     are closed and live. Between closing a segment and opening the next,
 //     the record's slot holds the segment just closed, whose end matches the
@@ -235,9 +235,9 @@ func currentRecord(h *Header) (CurrentFile, int, bool) {
 }
 
 // checkCurrentRecord cross-checks the header's current-file record against the
-// closed slots of the file being written: the record repeats the start of
-// slot 0 and the end of the newest closed slot, so a mismatch means the header
-// and the segment table come from different writes.
+// closed slots of the file being written. The record repeats the start of
+// slot 0 and the end of the newest closed slot, so a mismatch means that the
+// header and the segment table come from different writes.
 func checkCurrentRecord(name string, offset int, record CurrentFile, closed []Segment) error {
 	if len(closed) == 0 {
 		return nil

@@ -81,8 +81,8 @@ func (s Segment) Key() index.Key {
 type Closed struct {
 	Version int     `json:"version"`
 	Segment Segment `json:"segment"`
-	// IndexFile, IndexVersion and IndexModifyTimes say which read of the
-	// index showed the segment closed.
+	// IndexFile, IndexVersion and IndexModifyTimes identify the read of the
+	// index that showed the segment closed.
 	IndexFile        string    `json:"index_file"`
 	IndexVersion     uint32    `json:"index_version"`
 	IndexModifyTimes uint64    `json:"index_modify_times"`

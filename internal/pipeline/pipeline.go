@@ -1,6 +1,7 @@
-// Package pipeline defines what the scanner and the archiver say to each
-// other and to subscribers over NATS JetStream: subjects, the JSON events,
-// the streams that keep them and the key-value bucket of scanner cursors.
+// Package pipeline defines the messages that the scanner and the archiver
+// exchange with each other and with subscribers over NATS JetStream:
+// subjects, the JSON events, the streams that keep them and the key-value
+// bucket of scanner cursors.
 //
 // Subjects, with camera and datadir encoded by SubjectToken:
 //

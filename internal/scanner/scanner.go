@@ -28,7 +28,8 @@ type Camera struct {
 	Location *time.Location // the camera's time zone
 }
 
-// BackfillMode says what a scanner publishes for a camera it has no cursor for.
+// BackfillMode selects the segments a scanner publishes for a datadir that
+// has no cursor yet.
 type BackfillMode string
 
 // Backfill modes.

@@ -24,7 +24,8 @@ import (
 	"github.com/hikarchive/hikarchive/internal/thumbnail"
 )
 
-// Logger returns the zerolog logger the configuration asks for, writing to w.
+// Logger returns the zerolog logger that the configuration sets up, writing
+// to w.
 func Logger(cfg config.Log, w io.Writer) zerolog.Logger {
 	level, err := zerolog.ParseLevel(cfg.Level)
 	if err != nil || cfg.Level == "" {
