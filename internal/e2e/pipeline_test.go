@@ -23,7 +23,7 @@ func TestPipelineArchivesOrReportsEverySegment(t *testing.T) {
 	e.waitDrained()
 
 	// The archiver is down while the camera goes round its ring, so the
-	// oldest segments it was told about are overwritten before it returns.
+	// oldest published segments are overwritten before it returns.
 	first.stop()
 	e.record(s, 60, 3*time.Second)
 	e.startArchiver(e.archiverOptions(e.store))
