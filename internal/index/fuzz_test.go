@@ -11,7 +11,7 @@ func FuzzBuild(f *testing.F) {
 	f.Add(encodeTable(advance(ringTable())))
 	f.Add(encodeTable(NewTable(3, 2)))
 	f.Add(make([]byte, HeaderSize))
-	// addCorpusSeed(f)
+	addCorpusSeed(f)
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Build("fuzz", data)
