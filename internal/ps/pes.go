@@ -102,11 +102,19 @@ func ParsePES(b []byte) (PES, error) {
 	if err != nil {
 		return PES{}, err
 	}
+	return parsePESData(pkt.Code, pkt.Data)
+}
+
+// parsePESData decodes a PES packet whose bytes from its start code on are
+// data. The data may end before PES_packet_length says, which the demuxer
+// uses for a packet cut off by the end of the source.
+func parsePESData(code byte, data []byte) (PES, error) {
+	var err error
+	pkt := Packet{Code: code, Data: data}
 	if !hasOptionalPESHeader(pkt.Code) {
 		return PES{}, fmt.Errorf("start code 00 00 01 %02x is not a PES packet with an MPEG-2 header", pkt.Code)
 	}
 
-	data := pkt.Data
 	if len(data) < 9 {
 		return PES{}, fmt.Errorf("PES packet %#02x truncated: %d bytes, need 9 for its header", pkt.Code, len(data))
 	}
