@@ -187,7 +187,7 @@ func (s *S3) DeleteVersions(ctx context.Context, key string) error {
 }
 
 // versionLocked reports whether a version is under active retention. S3
-// answers a delete of such a version with AccessDenied, the same code as a
+// rejects a delete of such a version with AccessDenied, the same code as a
 // missing permission, so the retention is read to tell them apart.
 func (s *S3) versionLocked(ctx context.Context, key, version string) bool {
 	mode, until, err := s.client.GetObjectRetention(ctx, s.bucket, key, version)
