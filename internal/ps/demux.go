@@ -146,9 +146,21 @@ func (d *Demuxer) packet(b []byte) (ESPacket, bool) {
 		d.resync(b)
 		return ESPacket{}, false
 	}
-	if d.resyncing && !d.followedByStartCode(len(pkt.Data)) {
+	// A start code inside junk can come with a length that would swallow
+	// the good packets after it. A packet found by a resync must end at
+	// the next start code, and no packet may contain a valid pack header:
+	// H.264 and H.265 payloads cannot, because 0xba is no valid NAL header.
+	if d.resyncing && !d.followedByStartCode(len(pkt.Data)) || code != CodePack && containsPackHeader(pkt.Data[4:]) {
 		d.resync(b)
 		return ESPacket{}, false
+	}
+	var pes PES
+	if isESCode(code) {
+		if pes, err = parsePESData(code, pkt.Data); err != nil {
+			d.stats.BadPackets++
+			d.resync(b)
+			return ESPacket{}, false
+		}
 	}
 	d.resyncing = false
 
@@ -161,11 +173,6 @@ func (d *Demuxer) packet(b []byte) (ESPacket, bool) {
 	case code == CodeStreamMap:
 		d.readStreamMap(pkt.Data)
 	case isESCode(code):
-		pes, err := parsePESData(code, pkt.Data)
-		if err != nil {
-			d.stats.BadPackets++
-			return ESPacket{}, false
-		}
 		return d.esPacket(offset, len(pkt.Data), pes), true
 	}
 	// System header, padding, private streams, end code and the other ids
@@ -176,12 +183,13 @@ func (d *Demuxer) packet(b []byte) (ESPacket, bool) {
 // truncated returns the elementary stream packet at the start of b that the
 // end of the source cuts off, and ends demuxing.
 func (d *Demuxer) truncated(code byte, b []byte) (ESPacket, bool) {
-	d.done = true
 	pes, err := parsePESData(code, b)
-	if err != nil {
+	if err != nil || containsPackHeader(b[4:]) {
 		d.stats.BadPackets++
+		d.resync(b)
 		return ESPacket{}, false
 	}
+	d.done = true
 	p := d.esPacket(d.Offset(), len(b), pes)
 	p.Truncated = true
 	d.pos += len(b)
@@ -292,6 +300,20 @@ func (d *Demuxer) followedByStartCode(n int) bool {
 		return d.atEOF() && bytes.HasPrefix(startCodePrefix, rest)
 	}
 	return bytes.HasPrefix(rest, startCodePrefix)
+}
+
+// containsPackHeader reports whether b contains a valid MPEG-2 pack header.
+func containsPackHeader(b []byte) bool {
+	for i := 0; ; i++ {
+		j := bytes.Index(b[i:], []byte{0x00, 0x00, 0x01, CodePack})
+		if j < 0 {
+			return false
+		}
+		i += j
+		if _, _, err := ParsePackHeader(b[i:]); err == nil {
+			return true
+		}
+	}
 }
 
 func (d *Demuxer) skip(n int, counter *int64) {

@@ -76,7 +76,7 @@ func demuxAll(t *testing.T, b []byte) ([]demuxedFrame, DemuxStats) {
 
 func assertFrames(t *testing.T, want []Frame, got []demuxedFrame) {
 	t.Helper()
-	require.Len(t, got, len(want))
+	require.Equal(t, len(want), len(got), "frames")
 	for i := range want {
 		assert.Equal(t, want[i].PTS, got[i].pts, "PTS of frame %d", i)
 		assert.Equal(t, want[i].DTS, got[i].dts, "DTS of frame %d", i)
@@ -254,4 +254,18 @@ func TestDemuxerLargeSourceCrossesWindow(t *testing.T) {
 	frames := testFrames(20) // about 5.7 MB, many buffer refills
 	got, _ := demuxAll(t, muxFrames(t, frames))
 	assertFrames(t, frames, got)
+}
+
+func TestDemuxerJunkNearEnd(t *testing.T) {
+	frames := testFrames(3)
+	stream := muxFrames(t, frames[:2])
+
+	// A start code whose length runs past the end of the source, then a
+	// real frame: the demuxer must not take it for a truncated packet.
+	stream = append(stream, 0x00, 0x00, 0x01, 0xE0, 0x7F, 0x00, 0x80, 0x6A, 0x00)
+	stream = append(stream, muxFrames(t, frames[2:])...)
+
+	got, stats := demuxAll(t, stream)
+	assertFrames(t, frames, got)
+	assert.Equal(t, int64(9), stats.JunkBytes)
 }
