@@ -11,7 +11,8 @@ import (
 // ReadDatadirAny reads the index of one datadir in whichever format its
 // camera keeps. When record_db_index00 exists it is read with ReadSQLite,
 // and its error is returned as is. Otherwise index00.bin or its copy is read
-// as ReadDatadir does.
+// as ReadDatadir does. When that fails because the datadir holds an EZVIZ
+// index, the error matches ErrUnsupported and names the file.
 //
 // It does not fall back from a failing SQLite index to index00.bin: a camera
 // upgraded to SQLite firmware can leave an old binary index behind, and its
@@ -25,7 +26,16 @@ func (r *Reader) ReadDatadirAny(dir string) (*Snapshot, error) {
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("stat %s: %w", path, err)
 	}
-	return r.ReadDatadir(dir)
+	snapshot, err := r.ReadDatadir(dir)
+	if err != nil && errors.Is(err, ErrFormat) {
+		// An EZVIZ index fails the Hikvision checks: name the real cause.
+		for _, name := range []string{PrimaryName, PictureIndexName} {
+			if ezvizErr := DetectEZVIZFile(filepath.Join(dir, name)); ezvizErr != nil {
+				return nil, ezvizErr
+			}
+		}
+	}
+	return snapshot, err
 }
 
 // OpenStorageAny finds the datadirs under root like OpenStorage, and also
