@@ -1,0 +1,341 @@
+package remux
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/hikarchive/hikarchive/internal/mp4"
+	"github.com/hikarchive/hikarchive/internal/ps"
+)
+
+// videoTimescale is the MP4 video timescale: the PS clock, so PTS and DTS
+// convert without rounding.
+const videoTimescale = 90000
+
+// defaultFrameDuration is the last frame's duration when the stream has a
+// single frame, in 90 kHz ticks (25 fps, the usual camera rate).
+const defaultFrameDuration = 3600
+
+// Plan is the layout of the MP4 that pass 1 found. Size is known before
+// WriteTo writes anything, so the caller can upload with a known length.
+type Plan struct {
+	src   io.ReaderAt
+	size  int64
+	opts  Options
+	codec videoCodec
+
+	spans []span
+	video []videoSample
+	audio []audioSample
+	maxAU int
+
+	vps, sps, pps [][]byte
+	started       bool // a key frame with parameter sets has been kept
+
+	audioType uint8
+	movie     *mp4.Movie
+	info      Info
+}
+
+// Prepare runs pass 1: it demuxes src, size bytes of program stream,
+// indexes every sample and lays out the MP4. The error says why the source
+// cannot become an MP4, so the caller can keep the original instead.
+func Prepare(ctx context.Context, src io.ReaderAt, size int64, opts Options) (*Plan, error) {
+	if opts.MaxFrameSize <= 0 {
+		opts.MaxFrameSize = DefaultMaxFrameSize
+	}
+	p := &Plan{src: src, size: size, opts: opts}
+	x := &indexer{p: p, d: ps.NewDemuxer(src, size)}
+
+	if err := x.index(ctx); err != nil {
+		return nil, fmt.Errorf("remux pass 1: %w", err)
+	}
+	if err := x.finishCodec(); err != nil {
+		return nil, fmt.Errorf("remux pass 1: %w", err)
+	}
+	p.dropUnusable()
+	if len(p.video) == 0 {
+		return nil, fmt.Errorf("remux pass 1: %w: %d frames, none after a key frame with parameter sets", ErrNoVideo, p.info.DroppedFrames)
+	}
+	if x.audioID != 0 {
+		p.audioType = x.d.StreamType(x.audioID)
+	}
+
+	if err := p.layout(); err != nil {
+		return nil, fmt.Errorf("remux layout: %w", err)
+	}
+	return p, nil
+}
+
+// Size returns the size of the MP4 in bytes.
+func (p *Plan) Size() int64 { return p.movie.Size() }
+
+// Info returns what the MP4 holds.
+func (p *Plan) Info() Info { return p.info }
+
+// dropUnusable removes the video samples that analyse marked with size 0.
+func (p *Plan) dropUnusable() {
+	kept := p.video[:0]
+	for _, s := range p.video {
+		if s.size > 0 {
+			kept = append(kept, s)
+		}
+	}
+	p.video = kept
+}
+
+// layout builds the MP4 tracks and the Info.
+func (p *Plan) layout() error {
+	video, err := p.videoTrack()
+	if err != nil {
+		return err
+	}
+	p.movie = &mp4.Movie{Tracks: []*mp4.Track{video}}
+
+	audio := p.audioTrack()
+	if audio != nil {
+		p.movie.Tracks = append(p.movie.Tracks, audio)
+	}
+	if err := p.movie.Layout(); err != nil {
+		return err
+	}
+	p.info.Size = p.movie.Size()
+	return nil
+}
+
+func (p *Plan) videoTrack() (*mp4.Track, error) {
+	entry, err := p.sampleEntry()
+	if err != nil {
+		return nil, err
+	}
+
+	// Decode times must not go backwards in MP4. A stream whose DTS does
+	// gets each such frame one tick after the previous one.
+	firstDTS := p.video[0].dts
+	samples := make([]mp4.Sample, len(p.video))
+	minPTS, maxPTS := int64(math.MaxInt64), int64(math.MinInt64)
+	prev := int64(-1)
+	lastDuration := int64(defaultFrameDuration)
+	for i, s := range p.video {
+		dts := max(s.dts-firstDTS, prev+1)
+		if i > 0 {
+			lastDuration = dts - prev
+		}
+		prev = dts
+		offset := min(max(s.pts-firstDTS-dts, math.MinInt32), math.MaxInt32)
+		samples[i] = mp4.Sample{Size: s.size, DTS: dts, CompositionOffset: int32(offset), Sync: s.key}
+		minPTS, maxPTS = min(minPTS, s.pts), max(maxPTS, s.pts)
+	}
+	p.video[0].pts = minPTS // presentation start, for the audio track's offset
+
+	track := &mp4.Track{
+		Video:        true,
+		Timescale:    videoTimescale,
+		SampleEntry:  entry,
+		Width:        p.info.Width,
+		Height:       p.info.Height,
+		LastDuration: uint32(min(lastDuration, math.MaxUint32)),
+		Samples:      samples,
+	}
+
+	n := len(samples)
+	p.info.VideoCodec = p.codec.String()
+	p.info.Frames = n
+	if span := samples[n-1].DTS; n > 1 && span > 0 {
+		p.info.FrameRate = float64(n-1) * videoTimescale / float64(span)
+	}
+	p.info.Duration = time.Duration(maxPTS-minPTS+lastDuration) * time.Second / videoTimescale
+	return track, nil
+}
+
+// sampleEntry builds the avc1 or hvc1 sample entry and fills the picture
+// fields of Info.
+func (p *Plan) sampleEntry() ([]byte, error) {
+	if p.codec == codecH265 {
+		sps, err := mp4.ParseH265SPS(p.sps[0])
+		if err != nil {
+			return nil, err
+		}
+		config, err := mp4.HEVCConfig(p.vps, p.sps, p.pps)
+		if err != nil {
+			return nil, err
+		}
+		p.info.Profile, p.info.Width, p.info.Height = mp4.H265ProfileName(sps.Profile), sps.Width, sps.Height
+		return mp4.VideoSampleEntry("hvc1", "hvcC", sps.Width, sps.Height, config), nil
+	}
+
+	sps, err := mp4.ParseH264SPS(p.sps[0])
+	if err != nil {
+		return nil, err
+	}
+	config, err := mp4.AVCConfig(p.sps, p.pps)
+	if err != nil {
+		return nil, err
+	}
+	p.info.Profile, p.info.Width, p.info.Height = mp4.H264ProfileName(sps.Profile), sps.Width, sps.Height
+	return mp4.VideoSampleEntry("avc1", "avcC", sps.Width, sps.Height, config), nil
+}
+
+// audioTrack returns the FLAC track of G.711 audio, or nil when the source
+// has no audio the MP4 can hold; Info says why.
+func (p *Plan) audioTrack() *mp4.Track {
+	if len(p.audio) == 0 {
+		return nil
+	}
+	p.info.AudioCodec = ps.StreamTypeName(p.audioType)
+	if p.audioType != ps.StreamTypeG711A && p.audioType != ps.StreamTypeG711U {
+		// NOTE: AAC and MPEG audio are left out, not yet remuxed.
+		p.info.AudioSkip = fmt.Sprintf("%s is not remuxed; only G.711 audio is", p.info.AudioCodec)
+		if p.audioType == 0 {
+			p.info.AudioCodec = ""
+			p.info.AudioSkip = "no stream map names the audio stream's type"
+		}
+		p.audio = nil
+		return nil
+	}
+
+	// Audio before the first video frame cannot be shown with a picture.
+	videoStart := p.video[0].pts
+	kept := p.audio[:0]
+	for _, a := range p.audio {
+		if a.pts >= videoStart {
+			kept = append(kept, a)
+		}
+	}
+	p.audio = kept
+	if len(p.audio) == 0 {
+		return nil
+	}
+
+	// G.711 carries one sample per byte, so sample times are byte counts.
+	samples := make([]mp4.Sample, len(p.audio))
+	var total uint64
+	minBlock, maxBlock := math.MaxInt, 0
+	for i, a := range p.audio {
+		n := min(int(a.span.n), flacMaxBlock)
+		samples[i] = mp4.Sample{Size: uint32(flacFrameSize(total, n)), DTS: int64(total), Sync: true}
+		if i < len(p.audio)-1 {
+			minBlock = min(minBlock, n)
+		}
+		maxBlock = max(maxBlock, n)
+		total += uint64(n)
+	}
+	if minBlock == math.MaxInt {
+		minBlock = maxBlock
+	}
+
+	p.info.AudioFormat = "flac"
+	return &mp4.Track{
+		Timescale:    flacSampleRate,
+		SampleEntry:  mp4.FLACSampleEntry(1, flacSampleRate, flacStreamInfo(minBlock, maxBlock, total)),
+		StartPTS:     (p.audio[0].pts - videoStart) * flacSampleRate / videoTimescale,
+		LastDuration: uint32(min(int(p.audio[len(p.audio)-1].span.n), flacMaxBlock)),
+		Samples:      samples,
+	}
+}
+
+// WriteTo runs pass 2: it writes the MP4 to dst, reading every payload
+// from the source again. It fails if the source no longer matches pass 1,
+// as when the camera overwrites the segment in between.
+func (p *Plan) WriteTo(ctx context.Context, dst io.Writer) (int64, error) {
+	bw := bufio.NewWriterSize(dst, 1<<20)
+	cw := &countingWriter{w: bw}
+	if err := p.movie.WriteHeader(cw); err != nil {
+		return cw.n, fmt.Errorf("remux pass 2: write MP4 header: %w", err)
+	}
+
+	in := make([]byte, 0, p.maxAU)
+	var out []byte
+	var pcm []int16
+	var audioSamples uint64
+	var err error
+	n := 0
+	p.movie.Interleave(func(track, sample int) bool {
+		if n++; n%256 == 0 {
+			if err = checkContext(ctx, "pass 2"); err != nil {
+				return false
+			}
+		}
+		if track == 0 {
+			out, err = p.videoPayload(out[:0], &in, sample)
+		} else {
+			out, pcm, err = p.audioPayload(out[:0], pcm, audioSamples, sample)
+			audioSamples += uint64(min(int(p.audio[sample].span.n), flacMaxBlock))
+		}
+		if err == nil {
+			want := p.movie.Tracks[track].Samples[sample].Size
+			if uint32(len(out)) != want {
+				err = fmt.Errorf("remux pass 2: track %d sample %d is %d bytes, pass 1 found %d; the source changed between the passes", track+1, sample+1, len(out), want)
+				return false
+			}
+			_, err = cw.Write(out)
+		}
+		return err == nil
+	})
+	if err != nil {
+		return cw.n, err
+	}
+	if err := bw.Flush(); err != nil {
+		return cw.n, fmt.Errorf("remux pass 2: %w", err)
+	}
+	if cw.n != p.Size() {
+		return cw.n, fmt.Errorf("remux pass 2: wrote %d bytes, layout says %d", cw.n, p.Size())
+	}
+	return cw.n, nil
+}
+
+// videoPayload appends sample i as length-prefixed NAL units, without
+// parameter sets and delimiters.
+func (p *Plan) videoPayload(out []byte, in *[]byte, i int) ([]byte, error) {
+	var err error
+	*in, err = p.readSpans((*in)[:0], &p.video[i])
+	if err != nil {
+		return out, fmt.Errorf("remux pass 2: %w", err)
+	}
+	splitNALs(*in, func(nal []byte) {
+		switch classify(p.codec, nal) {
+		case nalDrop, nalVPS, nalSPS, nalPPS:
+			return
+		}
+		out = append(out, byte(len(nal)>>24), byte(len(nal)>>16), byte(len(nal)>>8), byte(len(nal)))
+		out = append(out, nal...)
+	})
+	return out, nil
+}
+
+// audioPayload appends audio sample i as a FLAC frame whose first sample
+// number is first.
+func (p *Plan) audioPayload(out []byte, pcm []int16, first uint64, i int) ([]byte, []int16, error) {
+	a := p.audio[i]
+	n := min(int(a.span.n), flacMaxBlock)
+	raw := make([]byte, n)
+	if got, err := p.src.ReadAt(raw, a.span.off); err != nil && (got < n || !errors.Is(err, io.EOF)) {
+		return out, pcm, fmt.Errorf("remux pass 2: read audio payload at source offset %d: %w", a.span.off, err)
+	}
+
+	table := &alawTable
+	if p.audioType == ps.StreamTypeG711U {
+		table = &ulawTable
+	}
+	pcm = pcm[:0]
+	for _, v := range raw {
+		pcm = append(pcm, table[v])
+	}
+	return appendFLACFrame(out, first, pcm), pcm, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
