@@ -16,10 +16,13 @@ import (
 const usage = `usage: hikarchive <command> [flags]
 
 commands:
-  demo   record a simulated camera for a while, archive it into a local
-         folder and print what was archived (hikarchive demo -h for flags)
-  run    run the single-box service from a configuration file until
-         interrupted (hikarchive run -config configs/single-box.yaml)
+  demo     record a simulated camera for a while, archive it into a local
+           folder and print what was archived (hikarchive demo -h for flags)
+  inspect  list the live recordings of a camera storage, its ring state and
+           when the oldest file will be recycled; opens nothing for writing
+           (hikarchive inspect PATH [-json] [-from T] [-to T] [-tz ZONE])
+  run      run the single-box service from a configuration file until
+           interrupted (hikarchive run -config configs/single-box.yaml)
 `
 
 func main() {
@@ -31,6 +34,8 @@ func main() {
 	switch os.Args[1] {
 	case "demo":
 		os.Exit(demo(os.Args[2:]))
+	case "inspect":
+		os.Exit(inspect(os.Args[2:]))
 	case "run":
 		os.Exit(service.Main(config.RoleSingleBox, os.Args[2:], service.RunSingleBox))
 	case "-h", "-help", "--help", "help":

@@ -1,0 +1,329 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hikarchive/hikarchive/internal/index"
+)
+
+// rateWindow is how many of the newest closed segments the write rate is
+// measured over.
+const rateWindow = 20
+
+// inspectReport is the JSON output of hikarchive inspect.
+type inspectReport struct {
+	Root     string          `json:"root"`
+	TimeZone string          `json:"time_zone"`
+	Datadirs []datadirReport `json:"datadirs"`
+}
+
+type datadirReport struct {
+	Name        string          `json:"name"`
+	Path        string          `json:"path"`
+	Error       string          `json:"error,omitempty"`
+	Index       string          `json:"index,omitempty"`
+	Format      string          `json:"format,omitempty"`
+	Files       int             `json:"files"`
+	OldestFile  uint32          `json:"oldest_file"`
+	CurrentFile uint32          `json:"current_file"`
+	Ring        *ringEstimate   `json:"ring,omitempty"`
+	Open        *segmentReport  `json:"open,omitempty"`
+	Segments    []segmentReport `json:"segments"`
+	Suspects    map[string]int  `json:"clock_suspects,omitempty"`
+	Skipped     int             `json:"segments_outside_range"`
+}
+
+type segmentReport struct {
+	Key         string    `json:"key"`
+	File        string    `json:"file"`
+	Slot        uint16    `json:"slot"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end,omitzero"`
+	Seconds     float64   `json:"seconds"`
+	StartOffset uint32    `json:"start_offset"`
+	EndOffset   uint32    `json:"end_offset"`
+	Bytes       int64     `json:"bytes"`
+	Open        bool      `json:"open,omitempty"`
+	Clock       string    `json:"clock_suspect,omitempty"`
+}
+
+// ringEstimate says when the camera will overwrite the oldest file, from the
+// write rate of the newest closed segments. It is an estimate: the rate
+// changes with the scene and the camera stops writing between events.
+type ringEstimate struct {
+	BytesPerSecond   float64 `json:"bytes_per_second"`
+	WritePosition    int64   `json:"write_position"`
+	BytesUntilOldest int64   `json:"bytes_until_oldest_recycled"`
+	SecondsUntil     float64 `json:"seconds_until_oldest_recycled"`
+}
+
+func inspect(args []string) int {
+	flags := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	asJSON := flags.Bool("json", false, "print JSON in place of tables")
+	from := flags.String("from", "", "list only segments that end at or after this camera time (RFC 3339, or 2006-01-02 15:04 in -tz)")
+	to := flags.String("to", "", "list only segments that start before this camera time (same forms as -from)")
+	tz := flags.String("tz", "UTC", "IANA time zone of the camera clock, such as Europe/Berlin; times are shown in it")
+	flags.Usage = func() {
+		fmt.Fprintln(flags.Output(), "usage: hikarchive inspect PATH [-json] [-from T] [-to T] [-tz ZONE]\n\nLists the live recordings of a camera storage (SD card folder or NAS share). It opens nothing for writing.")
+		flags.PrintDefaults()
+	}
+
+	root, err := parseInspectArgs(flags, args)
+	if err != nil {
+		return 2
+	}
+
+	loc, err := time.LoadLocation(*tz)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "hikarchive inspect: invalid -tz %q: %v\n", *tz, err)
+		return 2
+	}
+	filter, err := timeFilter(*from, *to, loc)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "hikarchive inspect: %v\n", err)
+		return 2
+	}
+
+	report, err := inspectStorage(root, loc, filter)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "hikarchive inspect: %v\n", err)
+		return 1
+	}
+
+	if *asJSON {
+		encoder := json.NewEncoder(os.Stdout)
+		encoder.SetIndent("", "  ")
+		if err := encoder.Encode(report); err != nil {
+			fmt.Fprintf(os.Stderr, "hikarchive inspect: write JSON: %v\n", err)
+			return 1
+		}
+	} else {
+		printInspectTables(os.Stdout, report)
+	}
+
+	for _, d := range report.Datadirs {
+		if d.Error != "" {
+			return 1
+		}
+	}
+	return 0
+}
+
+// parseInspectArgs accepts PATH before or after the flags.
+func parseInspectArgs(flags *flag.FlagSet, args []string) (string, error) {
+	if err := flags.Parse(args); err != nil {
+		return "", err
+	}
+	if flags.NArg() == 0 {
+		flags.Usage()
+		return "", errors.New("missing PATH")
+	}
+	root := flags.Arg(0)
+	if err := flags.Parse(flags.Args()[1:]); err != nil {
+		return "", err
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(flags.Output(), "hikarchive inspect: unexpected argument %q after PATH\n", flags.Arg(0))
+		return "", errors.New("too many arguments")
+	}
+	return root, nil
+}
+
+// timeFilter returns a function that reports whether a segment from start
+// to end (real instants) lies in the requested range.
+func timeFilter(from, to string, loc *time.Location) (func(start, end time.Time) bool, error) {
+	parse := func(name, value string) (time.Time, error) {
+		if value == "" {
+			return time.Time{}, nil
+		}
+		if t, err := time.Parse(time.RFC3339, value); err == nil {
+			return t, nil
+		}
+		for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02"} {
+			if t, err := time.ParseInLocation(layout, value, loc); err == nil {
+				return t, nil
+			}
+		}
+		return time.Time{}, fmt.Errorf("invalid -%s %q: use RFC 3339 (2025-05-25T16:00:00+02:00) or 2025-05-25 16:00 in the -tz zone", name, value)
+	}
+
+	fromTime, err := parse("from", from)
+	if err != nil {
+		return nil, err
+	}
+	toTime, err := parse("to", to)
+	if err != nil {
+		return nil, err
+	}
+
+	return func(start, end time.Time) bool {
+		if !fromTime.IsZero() && end.Before(fromTime) {
+			return false
+		}
+		if !toTime.IsZero() && !start.Before(toTime) {
+			return false
+		}
+		return true
+	}, nil
+}
+
+func inspectStorage(root string, loc *time.Location, filter func(start, end time.Time) bool) (*inspectReport, error) {
+	storage, err := index.OpenStorageAny(root)
+	if err != nil {
+		return nil, err
+	}
+
+	report := &inspectReport{Root: root, TimeZone: loc.String()}
+	var reader index.Reader
+	now := time.Now()
+	for _, datadir := range storage.Datadirs {
+		d := datadirReport{Name: datadir.Name, Path: datadir.Path, Segments: []segmentReport{}}
+
+		snapshot, err := reader.ReadDatadirAny(datadir.Path)
+		if err != nil {
+			d.Error = err.Error()
+			report.Datadirs = append(report.Datadirs, d)
+			continue
+		}
+
+		d.Index = snapshot.File
+		d.Format = fmt.Sprintf("binary index version %d", snapshot.Version)
+		if snapshot.Version == index.VersionSQLite {
+			d.Format = "SQLite"
+		}
+		d.Files = snapshot.Files
+		d.OldestFile = snapshot.OldestFile
+		d.CurrentFile = snapshot.CurrentFile
+		d.Ring = estimateRing(snapshot)
+
+		for _, seg := range snapshot.Closed {
+			r := describeSegment(seg, loc, now)
+			if !filter(r.Start, r.End) {
+				d.Skipped++
+				continue
+			}
+			if r.Clock != "" {
+				if d.Suspects == nil {
+					d.Suspects = make(map[string]int)
+				}
+				d.Suspects[r.Clock]++
+			}
+			d.Segments = append(d.Segments, r)
+		}
+		if snapshot.Open != nil {
+			open := describeSegment(*snapshot.Open, loc, now)
+			d.Open = &open
+		}
+		report.Datadirs = append(report.Datadirs, d)
+	}
+	return report, nil
+}
+
+func describeSegment(seg index.Segment, loc *time.Location, now time.Time) segmentReport {
+	r := segmentReport{
+		Key:         seg.Key().String(),
+		File:        seg.HivName(),
+		Slot:        seg.Slot,
+		Start:       realTime(seg.Start, loc),
+		StartOffset: seg.StartOffset,
+		EndOffset:   seg.EndOffset,
+		Bytes:       seg.Size(),
+		Open:        seg.Open,
+		Clock:       string(index.ClockSuspect(seg.Start, now)),
+	}
+	if !seg.Open {
+		r.End = realTime(seg.End, loc)
+		r.Seconds = seg.Duration().Seconds()
+	}
+	return r
+}
+
+// realTime returns the real instant of camera reading p, shown in loc.
+func realTime(p index.PackedTime, loc *time.Location) time.Time {
+	return p.In(loc).In(loc)
+}
+
+// estimateRing estimates how long until the camera recycles the oldest file.
+// The camera writes the current file up to the end, then recycles the files
+// after it in ring order, the oldest first. So the bytes left are the rest of
+// the current file plus every file strictly between the current and the
+// oldest one. It returns nil when there are too few segments to measure a
+// rate.
+//
+// NOTE: it takes every hiv file to be index.HivFileSize bytes and ignores
+// the info region that grows down from the end of each file, so the real
+// time is somewhat shorter.
+func estimateRing(s *index.Snapshot) *ringEstimate {
+	if len(s.Closed) < 2 || s.Files == 0 {
+		return nil
+	}
+
+	recent := s.Closed[max(0, len(s.Closed)-rateWindow):]
+	var bytes int64
+	for _, seg := range recent {
+		bytes += seg.Size()
+	}
+	elapsed := recent[len(recent)-1].End.Wall().Sub(recent[0].Start.Wall()).Seconds()
+	if elapsed <= 0 || bytes <= 0 {
+		return nil
+	}
+
+	position := int64(recent[len(recent)-1].EndOffset)
+	if s.Open != nil {
+		position = int64(s.Open.StartOffset)
+	}
+	between := (int(s.OldestFile) - int(s.CurrentFile) - 1 + s.Files) % s.Files
+	if s.OldestFile == s.CurrentFile {
+		between = 0 // the ring has not wrapped: nothing older to recycle yet
+	}
+	remaining := max(0, index.HivFileSize-position) + int64(between)*index.HivFileSize
+
+	rate := float64(bytes) / elapsed
+	return &ringEstimate{
+		BytesPerSecond:   rate,
+		WritePosition:    position,
+		BytesUntilOldest: remaining,
+		SecondsUntil:     float64(remaining) / rate,
+	}
+}
+
+func printInspectTables(w io.Writer, report *inspectReport) {
+	fmt.Fprintf(w, "storage %s (times in %s)\n", report.Root, report.TimeZone)
+	for _, d := range report.Datadirs {
+		fmt.Fprintf(w, "\n%s: %s\n", d.Name, d.Path)
+		if d.Error != "" {
+			fmt.Fprintf(w, "  error: %s\n", d.Error)
+			continue
+		}
+
+		fmt.Fprintf(w, "  index: %s (%s)\n", d.Index, d.Format)
+		fmt.Fprintf(w, "  ring: %d files, oldest %s, current %s\n", d.Files, index.HivName(d.OldestFile), index.HivName(d.CurrentFile))
+		if d.Ring != nil {
+			fmt.Fprintf(w, "  write rate: %.0f kbit/s over the newest segments; oldest file recycled in about %s (%d MiB left)\n",
+				d.Ring.BytesPerSecond*8/1000, time.Duration(d.Ring.SecondsUntil*float64(time.Second)).Round(time.Minute), d.Ring.BytesUntilOldest>>20)
+		}
+		if d.Open != nil {
+			fmt.Fprintf(w, "  open: %s slot %d since %s at byte %d\n", d.Open.File, d.Open.Slot, d.Open.Start.Format("2006-01-02 15:04:05"), d.Open.StartOffset)
+		} else {
+			fmt.Fprintln(w, "  open: none")
+		}
+		for clock, count := range d.Suspects {
+			fmt.Fprintf(w, "  clock suspect: %d segments flagged %s\n", count, clock)
+		}
+		fmt.Fprintf(w, "  %d closed segments listed, %d outside the time range\n\n", len(d.Segments), d.Skipped)
+
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  FILE\tSLOT\tSTART\tEND\tSECONDS\tBYTES\tCLOCK")
+		for _, s := range d.Segments {
+			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%.1f\t%d\t%s\n", s.File, s.Slot, s.Start.Format("2006-01-02 15:04:05"), s.End.Format("15:04:05"), s.Seconds, s.Bytes, s.Clock)
+		}
+		tw.Flush()
+	}
+}
