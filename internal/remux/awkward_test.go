@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"strings"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
