@@ -54,9 +54,9 @@ type segmentReport struct {
 	Clock       string    `json:"clock_suspect,omitempty"`
 }
 
-// ringEstimate says when the camera will overwrite the oldest file, from the
-// write rate of the newest closed segments. It is an estimate: the rate
-// changes with the scene and the camera stops writing between events.
+// ringEstimate is the estimated time until the camera overwrites the oldest
+// file, from the write rate of the newest closed segments. The rate changes
+// with the scene, and event cameras stop writing between events.
 type ringEstimate struct {
 	BytesPerSecond   float64 `json:"bytes_per_second"`
 	WritePosition    int64   `json:"write_position"`
