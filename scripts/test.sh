@@ -77,6 +77,25 @@ ensure_ffmpeg() {
 	log "installing ffmpeg failed; tests that need ffmpeg will skip"
 }
 
+# ensure_chromium installs Debian's chromium for the remux playback test,
+# under the same conditions as ensure_ffmpeg. Without it that test fails,
+# because this script sets HIKARCHIVE_REQUIRE_SERVERS=1.
+ensure_chromium() {
+	if command -v chromium >/dev/null 2>&1; then
+		return
+	fi
+	if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" -ne 0 ]; then
+		log "chromium not found, and installing needs root and apt-get; the browser playback test will fail"
+		return
+	fi
+
+	log "installing chromium from Debian packages"
+	if apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; then
+		return
+	fi
+	log "installing chromium failed; the browser playback test will fail"
+}
+
 # fuzz_targets prints "<import path> <target>" for each func Fuzz... in the
 # test files of the selected packages.
 fuzz_targets() {
@@ -108,6 +127,7 @@ run_fuzz_targets() {
 ensure_go
 ensure_minio
 ensure_ffmpeg
+ensure_chromium
 # Missing servers fail the tests here instead of skipping them.
 export HIKARCHIVE_REQUIRE_SERVERS=1
 
