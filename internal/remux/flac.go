@@ -110,11 +110,12 @@ func crc8(b []byte) byte {
 	return c
 }
 
-// crc16 is FLAC's frame CRC: polynomial 0x8005, initial value 0.
-func crc16(b []byte) uint16 {
-	var c uint16
-	for _, x := range b {
-		c ^= uint16(x) << 8
+// crc16Table is the byte-wise table of FLAC's frame CRC: polynomial
+// 0x8005, initial value 0, no bit reflection.
+var crc16Table = func() [256]uint16 {
+	var t [256]uint16
+	for i := range t {
+		c := uint16(i) << 8
 		for range 8 {
 			if c&0x8000 != 0 {
 				c = c<<1 ^ 0x8005
@@ -122,6 +123,16 @@ func crc16(b []byte) uint16 {
 				c <<= 1
 			}
 		}
+		t[i] = c
+	}
+	return t
+}()
+
+// crc16 is FLAC's frame CRC.
+func crc16(b []byte) uint16 {
+	var c uint16
+	for _, x := range b {
+		c = c<<8 ^ crc16Table[byte(c>>8)^x]
 	}
 	return c
 }

@@ -2,7 +2,9 @@
 // progressive MP4 that browsers and ffmpeg play: H.264 as avc1, H.265 as
 // hvc1, G.711 audio as FLAC. It reads the source twice, once to index the
 // samples and once to copy their payloads, so memory grows with the number
-// of frames (tens of bytes each) and not with the segment size.
+// of frames and not with the segment size. BenchmarkRemux measured a peak
+// heap of about 300 bytes per frame, audio included, plus fixed buffers of
+// about 2 MiB and one video frame.
 package remux
 
 import (
