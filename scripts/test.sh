@@ -120,7 +120,7 @@ run_fuzz_targets() {
 
 	while read -r import_path name; do
 		log "fuzzing $name in $import_path for $fuzz_time"
-		go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzz_time" "$import_path"
+		go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzz_time" -fuzzminimizetime 50x "$import_path"
 	done <<<"$targets"
 }
 

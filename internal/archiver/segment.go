@@ -207,7 +207,7 @@ func (w *worker) archive(ctx context.Context, event pipeline.Closed, log zerolog
 
 // liveSegment reads the index and returns the segment as it lists it now.
 func (w *worker) liveSegment(dir string, segment pipeline.Segment) (index.Segment, result, bool) {
-	snapshot, err := w.reader.ReadDatadir(dir)
+	snapshot, err := w.reader.ReadDatadirAny(dir)
 	if err != nil {
 		return index.Segment{}, retry(fmt.Errorf("read index of %s: %w", dir, err)), false
 	}
@@ -310,7 +310,7 @@ func (w *worker) uploadThumbnail(ctx context.Context, hiv *os.File, live index.S
 
 // stillLive re-reads the index and the segment's first bytes after the copy.
 func (w *worker) stillLive(dir string, hiv *os.File, hivPath string, live index.Segment) (result, bool) {
-	snapshot, err := w.reader.ReadDatadir(dir)
+	snapshot, err := w.reader.ReadDatadirAny(dir)
 	if err != nil {
 		return retry(fmt.Errorf("read index of %s after the copy: %w", dir, err)), false
 	}

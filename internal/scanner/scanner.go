@@ -130,7 +130,7 @@ func (s *Scanner) ScanOnce(ctx context.Context) error {
 func (s *Scanner) scanCamera(ctx context.Context, camera Camera) error {
 	log := s.log.With().Str("camera", camera.ID).Logger()
 
-	storage, err := index.OpenStorage(camera.Path)
+	storage, err := index.OpenStorageAny(camera.Path)
 	if err != nil {
 		log.Error().Err(err).Str("path", camera.Path).Msg("camera storage unreadable")
 		return err
@@ -146,7 +146,7 @@ func (s *Scanner) scanCamera(ctx context.Context, camera Camera) error {
 }
 
 func (s *Scanner) scanDatadir(ctx context.Context, camera Camera, datadir index.Datadir, log zerolog.Logger) error {
-	snapshot, err := s.reader(datadir.Path).ReadDatadir(datadir.Path)
+	snapshot, err := s.reader(datadir.Path).ReadDatadirAny(datadir.Path)
 	if err != nil {
 		log.Error().Err(err).Msg("index rejected; no segments published from this read")
 		return err
