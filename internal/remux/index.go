@@ -114,6 +114,9 @@ func (x *indexer) videoPacket(pkt ps.ESPacket) error {
 
 	// A PES packet with a new PTS starts an access unit. Some firmware
 	// repeats the frame's PTS on every packet of the frame.
+	// NOTE: a PES packet holding the end of one frame and the start of the
+	// next, as ffmpeg's program stream muxer writes, merges both into one
+	// sample. Camera streams start every frame in a new PES packet.
 	if pkt.HasPTS {
 		pts := x.unwrap(pkt.PTS)
 		if !x.au.active || !x.au.hasPTS || pts != x.au.pts {
