@@ -41,6 +41,8 @@ type Config struct {
 	Scanner   Scanner    `yaml:"scanner"`
 	Archiver  Archiver   `yaml:"archiver"`
 	Simulator *Simulator `yaml:"simulator"` // nil unless the file has a simulator section
+	Metrics   Metrics    `yaml:"metrics"`
+	Retention *Retention `yaml:"retention"` // nil unless the file has a retention section
 
 	// file is the path given to Load, and lines maps key paths to the line
 	// of their value, so that validation errors can point into the file.
@@ -150,6 +152,12 @@ type Scanner struct {
 	BackfillSince time.Time `yaml:"backfill_since"`
 }
 
+// Clip formats.
+const (
+	ClipMP4 = "mp4"
+	ClipPS  = "ps"
+)
+
 // Backfill modes.
 const (
 	BackfillAll   = "all"
@@ -165,6 +173,15 @@ type Archiver struct {
 	RetryMin    Duration `yaml:"retry_min"`   // first retry delay for transient errors
 	RetryMax    Duration `yaml:"retry_max"`   // cap of the exponential backoff
 
+	// Clip is the format of the archived clip: "mp4" (remuxed in-process,
+	// playable in browsers) or "ps" (the segment's bytes as the camera wrote
+	// them).
+	Clip string `yaml:"clip"`
+
+	// KeepOriginal also stores the segment's original Program Stream beside
+	// an MP4 clip, for users who need the untouched evidence.
+	KeepOriginal bool `yaml:"keep_original"`
+
 	// ThumbnailWidth is the JPEG thumbnail width in pixels. 0 disables
 	// thumbnails.
 	ThumbnailWidth int `yaml:"thumbnail_width"`
@@ -176,6 +193,29 @@ type Archiver struct {
 	// RateLimit caps the upload speed of this archiver process in bytes
 	// per second, for sites with a thin uplink. 0 means no limit.
 	RateLimit ByteSize `yaml:"rate_limit"`
+}
+
+// Metrics configures the HTTP endpoint with /metrics, /healthz and /readyz.
+type Metrics struct {
+	// Listen is the address to serve on, such as "127.0.0.1:9102"; empty
+	// serves nothing.
+	Listen string `yaml:"listen"`
+}
+
+// Retention configures the sweep that deletes archived segments once they
+// are older than their rule allows.
+type Retention struct {
+	Schedule string          `yaml:"schedule"`  // robfig/cron spec, default "@every 1h"
+	DryRun   bool            `yaml:"dry_run"`   // log what would be deleted, delete nothing
+	LeaseTTL Duration        `yaml:"lease_ttl"` // how long one sweeper holds the lock without renewing it
+	Rules    []RetentionRule `yaml:"rules"`
+}
+
+// RetentionRule keeps a camera's segments for a duration. An empty camera
+// applies to every camera without a rule of its own.
+type RetentionRule struct {
+	Camera string   `yaml:"camera"`
+	Keep   Duration `yaml:"keep"`
 }
 
 // Simulator configures the simulated camera of the single-box quick start.
@@ -227,6 +267,7 @@ func Default() *Config {
 			AckWait:        Duration(2 * time.Minute),
 			RetryMin:       Duration(2 * time.Second),
 			RetryMax:       Duration(time.Minute),
+			Clip:           ClipMP4,
 			ThumbnailWidth: 320,
 			FFmpeg:         "ffmpeg",
 		},

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"time"
+
 	"bytes"
 	"errors"
 	"fmt"
@@ -122,6 +124,15 @@ func decode(file string, data []byte, hasSimulator bool) (*Config, error) {
 	// settings, but yaml.v3 decodes the null into a nil pointer.
 	if hasSimulator && cfg.Simulator == nil {
 		cfg.Simulator = DefaultSimulator()
+	}
+
+	if cfg.Retention != nil {
+		if cfg.Retention.Schedule == "" {
+			cfg.Retention.Schedule = "@every 1h"
+		}
+		if cfg.Retention.LeaseTTL == 0 {
+			cfg.Retention.LeaseTTL = Duration(5 * time.Minute)
+		}
 	}
 
 	for i := range cfg.Cameras {

@@ -78,6 +78,8 @@ func (c *Config) Validate() error {
 	v.checkScanner()
 	v.checkArchiver()
 	v.checkSimulator()
+	v.checkMetrics()
+	v.checkRetention()
 
 	return errors.Join(v.errs...)
 }
@@ -397,11 +399,49 @@ func (v *validator) checkArchiver() {
 			fmt.Sprintf("write a width in pixels from %d to %d, or 0 to disable thumbnails", MinThumbnailWidth, MaxThumbnailWidth))
 	}
 
+	if archiver.Clip != ClipMP4 && archiver.Clip != ClipPS {
+		v.fail("archiver.clip", archiver.Clip, "unknown clip format "+quote(archiver.Clip), `write "mp4" or "ps"`)
+	}
+
 	v.checkRequired("archiver.ffmpeg", archiver.FFmpeg, `write "ffmpeg" to look it up in PATH, or the path of the executable`)
 
 	if archiver.RateLimit < 0 {
 		v.fail("archiver.rate_limit", archiver.RateLimit.String(), fmt.Sprintf("rate limit %d is negative", int64(archiver.RateLimit)),
 			`write bytes per second such as "2MiB", or 0 for no limit`)
+	}
+}
+
+func (v *validator) checkMetrics() {
+	listen := v.cfg.Metrics.Listen
+	if listen == "" {
+		return
+	}
+	if _, port, err := net.SplitHostPort(listen); err != nil || port == "" {
+		v.fail("metrics.listen", listen, "invalid listen address "+quote(listen), `write host:port such as "127.0.0.1:9102", or leave it empty to serve no metrics`)
+	}
+}
+
+func (v *validator) checkRetention() {
+	retention := v.cfg.Retention
+	if retention == nil {
+		return
+	}
+
+	if _, err := ParseSchedule(retention.Schedule); err != nil {
+		v.fail("retention.schedule", retention.Schedule, "invalid schedule: "+err.Error(), `write a cron spec or a descriptor such as "@every 1h"`)
+	}
+	v.checkPositive("retention.lease_ttl", retention.LeaseTTL)
+
+	seen := map[string]bool{}
+	for i, rule := range retention.Rules {
+		path := fmt.Sprintf("retention.rules[%d]", i)
+		if rule.Keep <= 0 {
+			v.fail(path+".keep", rule.Keep.String(), "keep must be positive", `write how long to keep segments, such as "720h" for 30 days`)
+		}
+		if seen[rule.Camera] {
+			v.fail(path+".camera", rule.Camera, "a second rule for camera "+quote(rule.Camera), "merge the two rules into one")
+		}
+		seen[rule.Camera] = true
 	}
 }
 
