@@ -17,14 +17,16 @@ const MetadataVersion = 1
 
 // Content types of the objects.
 const (
-	ClipContentType      = "video/MP2P" // MPEG-2 Program Stream, RFC 3555
+	MP4ContentType       = "video/mp4"
+	PSContentType        = "video/MP2P" // MPEG-2 Program Stream, RFC 3555
 	ThumbnailContentType = "image/jpeg"
 	MetadataContentType  = "application/json"
 )
 
 // Keys names the objects of one segment.
 type Keys struct {
-	Clip      string
+	MP4       string // the clip remuxed to MP4
+	Original  string // the segment's bytes as the camera wrote them
 	Thumbnail string
 	Metadata  string
 }
@@ -32,6 +34,8 @@ type Keys struct {
 // KeysFor returns the object keys of a segment:
 //
 //	[prefix/]<camera>/<YYYY>/<MM>/<DD>/<YYYYMMDDTHHMMSS.ffffffZ>_<datadir>_ch<NN>-hiv<NNNNN>-slot<NNN>.<ext>
+//
+// with the extension .mp4, .ps, .jpg or .json.
 //
 // The date and time are the segment's real start in UTC, so keys sort by
 // camera and then by time. The camera id and datadir are encoded with
@@ -47,7 +51,8 @@ func KeysFor(prefix string, s pipeline.Segment) Keys {
 		start.Format("20060102T150405.000000Z"), KeyToken(s.Datadir), s.Channel, s.File, s.Slot)
 	stem := dir + "/" + base
 	return Keys{
-		Clip:      stem + ".ps",
+		MP4:       stem + ".mp4",
+		Original:  stem + ".ps",
 		Thumbnail: stem + ".jpg",
 		Metadata:  stem + ".json",
 	}
@@ -93,9 +98,18 @@ type Metadata struct {
 	Segment pipeline.Segment `json:"segment"`
 	// DurationSeconds is End minus Start as the camera wrote them.
 	DurationSeconds float64 `json:"duration_seconds"`
-	Size            int64   `json:"size"`   // bytes of the clip
-	SHA256          string  `json:"sha256"` // hex digest of the clip's bytes
-	ClipFormat      string  `json:"clip_format"`
+	Size            int64   `json:"size"`        // bytes of the clip
+	SHA256          string  `json:"sha256"`      // hex digest of the clip's bytes
+	ClipFormat      string  `json:"clip_format"` // "mp4" or "mpeg-ps"
+	// SourceSize and SourceSHA256 describe the segment's bytes in the hiv
+	// file, whatever the clip's format, so the copy can be checked against
+	// the camera's data.
+	SourceSize   int64  `json:"source_size"`
+	SourceSHA256 string `json:"source_sha256"`
+	// RemuxError is the reason the clip is the original Program Stream
+	// although MP4 was configured; empty otherwise.
+	RemuxError string  `json:"remux_error,omitempty"`
+	Stream     *Stream `json:"stream,omitempty"` // video and audio found by the remuxer
 	// CameraStartWall and CameraEndWall are the camera's wall-clock readings
 	// as it wrote them, without a zone.
 	CameraStartWall  string           `json:"camera_start_wall"`
@@ -107,6 +121,21 @@ type Metadata struct {
 	IndexModifyTimes uint64           `json:"index_modify_times"`
 	ArchiverVersion  string           `json:"archiver_version"`
 	ArchivedAt       time.Time        `json:"archived_at"`
+}
+
+// Stream describes the video and audio of a remuxed segment.
+type Stream struct {
+	VideoCodec      string  `json:"video_codec"` // "h264" or "h265"
+	Profile         string  `json:"profile,omitempty"`
+	Width           int     `json:"width"`  // pixels
+	Height          int     `json:"height"` // pixels
+	FrameRate       float64 `json:"frame_rate"`
+	Frames          int     `json:"frames"`
+	AudioCodec      string  `json:"audio_codec,omitempty"`
+	AudioFormat     string  `json:"audio_format,omitempty"` // how the MP4 stores the audio
+	AudioSkipped    string  `json:"audio_skipped,omitempty"`
+	DurationSeconds float64 `json:"duration_seconds"` // from the stream's PTS, not the index's times
+	DroppedFrames   int     `json:"dropped_frames,omitempty"`
 }
 
 // WallFormat formats camera wall-clock readings in metadata.

@@ -21,16 +21,17 @@ func TestKeysForLayout(t *testing.T) {
 
 	keys := KeysFor("archive/", segmentAt("front-door", start, 3))
 
-	require.Equal(t, "archive/front-door/2025/05/25/20250525T163228.787000Z_datadir0_ch01-hiv00042-slot003.ps", keys.Clip)
-	require.Equal(t, strings.TrimSuffix(keys.Clip, ".ps")+".jpg", keys.Thumbnail)
-	require.Equal(t, strings.TrimSuffix(keys.Clip, ".ps")+".json", keys.Metadata)
+	require.Equal(t, "archive/front-door/2025/05/25/20250525T163228.787000Z_datadir0_ch01-hiv00042-slot003.ps", keys.Original)
+	require.Equal(t, strings.TrimSuffix(keys.Original, ".ps")+".mp4", keys.MP4)
+	require.Equal(t, strings.TrimSuffix(keys.Original, ".ps")+".jpg", keys.Thumbnail)
+	require.Equal(t, strings.TrimSuffix(keys.Original, ".ps")+".json", keys.Metadata)
 }
 
 func TestKeysForSortByTime(t *testing.T) {
 	base := time.Date(2025, 12, 31, 23, 59, 59, 0, time.UTC)
 	var keys []string
 	for i := 0; i < 5; i++ {
-		keys = append(keys, KeysFor("", segmentAt("cam", base.Add(time.Duration(i)*700*time.Millisecond), uint16(i))).Clip)
+		keys = append(keys, KeysFor("", segmentAt("cam", base.Add(time.Duration(i)*700*time.Millisecond), uint16(i))).MP4)
 	}
 
 	sorted := append([]string(nil), keys...)
@@ -45,9 +46,9 @@ func TestKeysForHostileCameraIDs(t *testing.T) {
 	for _, id := range []string{"..", ".", "a/b", "a!2Fb", "../../etc", "cam 1", "Kamera Tür", "a\x00b", "\\", "x.y", "!", ""} {
 		keys := KeysFor("", segmentAt(id, start, 0))
 
-		require.NoError(t, objectstore.ValidateKey(keys.Clip), "camera id %q", id)
-		require.Equal(t, 4, strings.Count(keys.Clip, "/"), "camera id %q must stay one component: %s", id, keys.Clip)
-		cameraPart := strings.SplitN(keys.Clip, "/", 2)[0]
+		require.NoError(t, objectstore.ValidateKey(keys.MP4), "camera id %q", id)
+		require.Equal(t, 4, strings.Count(keys.MP4, "/"), "camera id %q must stay one component: %s", id, keys.MP4)
+		cameraPart := strings.SplitN(keys.MP4, "/", 2)[0]
 		if other, ok := seen[cameraPart]; ok {
 			t.Fatalf("camera ids %q and %q share the key component %q", other, id, cameraPart)
 		}

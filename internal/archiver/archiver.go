@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
+	"github.com/hikarchive/hikarchive/internal/metrics"
 	"github.com/hikarchive/hikarchive/internal/objectstore"
 	"github.com/hikarchive/hikarchive/internal/pipeline"
 	"github.com/hikarchive/hikarchive/internal/thumbnail"
@@ -52,7 +53,13 @@ type Options struct {
 	// a thin uplink; zero means no limit.
 	RateLimit int64
 
+	// Clip is ClipMP4 (default) or ClipPS. KeepOriginal also stores the
+	// original Program Stream beside an MP4 clip.
+	Clip         string
+	KeepOriginal bool
+
 	Thumbnail thumbnail.Options // Width 0 disables thumbnails
+	Metrics   *metrics.Metrics  // nil records nothing
 	Version   string            // archiver version written into metadata
 	Logger    zerolog.Logger
 	Now       func() time.Time // nil means time.Now
@@ -93,6 +100,9 @@ func (o *Options) setDefaults() {
 	if o.Version == "" {
 		o.Version = "devel"
 	}
+	if o.Clip == "" {
+		o.Clip = ClipMP4
+	}
 }
 
 // New creates or updates the durable consumer and returns an archiver. The
@@ -101,6 +111,9 @@ func New(ctx context.Context, js jetstream.JetStream, opts Options) (*Archiver, 
 	opts.setDefaults()
 	if opts.Store == nil {
 		return nil, errors.New("archiver: no object store configured")
+	}
+	if opts.Clip != ClipMP4 && opts.Clip != ClipPS {
+		return nil, fmt.Errorf("archiver: unknown clip format %q: use %q or %q", opts.Clip, ClipMP4, ClipPS)
 	}
 
 	cameras := make(map[string]Camera, len(opts.Cameras))
@@ -155,6 +168,13 @@ func (a *Archiver) Run(ctx context.Context) error {
 		Str("store", a.opts.Store.String()).Msg("archiver started")
 
 	var wg sync.WaitGroup
+	if a.opts.Metrics != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.reportPending(ctx)
+		}()
+	}
 	for i := 0; i < a.opts.Concurrency; i++ {
 		wg.Add(1)
 		go func() {
@@ -191,6 +211,31 @@ func (a *Archiver) work(ctx, work context.Context, id int) {
 			delay := a.backoff(uint64(failures))
 			log.Warn().Err(err).Dur("retry_in", delay).Msg("fetching the next segment event failed; retrying")
 			sleep(ctx, delay)
+		}
+	}
+}
+
+// pendingInterval is how often the consumer's backlog is sampled for the
+// pending-events gauge.
+const pendingInterval = 10 * time.Second
+
+// reportPending samples the consumer's unsettled events into the metrics
+// until ctx ends.
+func (a *Archiver) reportPending(ctx context.Context) {
+	ticker := time.NewTicker(pendingInterval)
+	defer ticker.Stop()
+	for {
+		info, err := a.consumer.Info(ctx)
+		if err == nil {
+			a.opts.Metrics.Pending(a.opts.Consumer, info.NumPending+uint64(info.NumAckPending))
+		} else if ctx.Err() == nil {
+			a.log.Debug().Err(err).Msg("reading consumer info for metrics failed")
+		}
+
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
 		}
 	}
 }

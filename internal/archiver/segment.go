@@ -3,8 +3,6 @@ package archiver
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,6 +111,7 @@ func (w *worker) finish(ctx context.Context, msg jetstream.Msg, event pipeline.C
 			w.nak(msg, deliveries, fmt.Errorf("segment lost but its lost event was not published: %w", err), log)
 			return
 		}
+		a.opts.Metrics.Lost(event.Segment.Camera, res.reason)
 		log.Warn().Str("reason", res.reason).Str("detail", res.detail).Msg("segment lost before it was archived")
 		w.settle(msg, func() error { return msg.TermWithReason("lost: " + res.reason) }, log)
 
@@ -121,6 +120,7 @@ func (w *worker) finish(ctx context.Context, msg jetstream.Msg, event pipeline.C
 		w.settle(msg, func() error { return msg.TermWithReason("invalid event") }, log)
 
 	default:
+		a.opts.Metrics.Retried(event.Segment.Camera)
 		w.nak(msg, deliveries, res.err, log)
 	}
 }
@@ -238,10 +238,11 @@ func (w *worker) copySegment(ctx context.Context, dir string, event pipeline.Clo
 		return res
 	}
 
-	log.Debug().Int64("size", live.Size()).Msg("uploading clip")
-	clip, err := w.uploadClip(ctx, hiv, live, keys.Clip)
+	log.Debug().Int64("size", live.Size()).Str("format", w.archiver.opts.Clip).Msg("uploading clip")
+	began := time.Now()
+	clip, err := w.uploadClip(ctx, hiv, live, keys, log)
 	if err != nil {
-		return retry(fmt.Errorf("upload clip %s: %w", keys.Clip, err))
+		return retry(fmt.Errorf("upload clip of segment %s: %w", event.Segment.ID, err))
 	}
 
 	thumb := w.uploadThumbnail(ctx, hiv, live, keys.Thumbnail, log)
@@ -250,7 +251,7 @@ func (w *worker) copySegment(ctx context.Context, dir string, event pipeline.Clo
 	// the index before writing new video, so a segment still listed now
 	// was intact while it was copied.
 	if res, ok := w.stillLive(dir, hiv, hivPath, live); !ok {
-		w.removeObjects(keys, thumb, log)
+		w.removeObjects(clip, keys, thumb, log)
 		return res
 	}
 
@@ -258,30 +259,10 @@ func (w *worker) copySegment(ctx context.Context, dir string, event pipeline.Clo
 	if err := w.putMetadata(ctx, keys.Metadata, metadata); err != nil {
 		return retry(err)
 	}
+
+	lag := w.archiver.opts.Now().Sub(event.Segment.End)
+	w.archiver.opts.Metrics.Archived(event.Segment.Camera, clip.size, time.Since(began), lag)
 	return result{outcome: outcomeArchived, archived: archivedEvent(metadata)}
-}
-
-// clipInfo is the size and digest measured while uploading a clip.
-type clipInfo struct {
-	size   int64
-	sha256 string
-}
-
-// uploadClip streams the segment's bytes into the store, hashing them on
-// the way. The reader handed to the store is a plain io.Reader, so the
-// store uploads it in sequential parts with bounded memory.
-func (w *worker) uploadClip(ctx context.Context, hiv *os.File, live index.Segment, key string) (clipInfo, error) {
-	hash := sha256.New()
-	var source io.Reader = io.NewSectionReader(hiv, int64(live.StartOffset), live.Size())
-	if limiter := w.archiver.limiter; limiter != nil {
-		source = &limitedReader{ctx: ctx, r: source, limiter: limiter}
-	}
-	source = io.TeeReader(source, hash)
-
-	if _, err := w.archiver.opts.Store.Put(ctx, key, source, live.Size(), objectstore.PutOptions{ContentType: archive.ClipContentType}); err != nil {
-		return clipInfo{}, err
-	}
-	return clipInfo{size: live.Size(), sha256: hex.EncodeToString(hash.Sum(nil))}, nil
 }
 
 // uploadThumbnail stores a JPEG of the segment's first frame, or returns why
@@ -327,11 +308,14 @@ func (w *worker) stillLive(dir string, hiv *os.File, hivPath string, live index.
 
 // removeObjects deletes the clip and thumbnail of a copy that cannot be
 // trusted, so that nothing in the store looks like a good segment.
-func (w *worker) removeObjects(keys archive.Keys, thumb archive.Thumbnail, log zerolog.Logger) {
+func (w *worker) removeObjects(clip clipInfo, keys archive.Keys, thumb archive.Thumbnail, log zerolog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	remove := []string{keys.Clip}
+	remove := []string{clip.key}
+	if clip.original != "" {
+		remove = append(remove, clip.original)
+	}
 	if thumb.Status == "ok" {
 		remove = append(remove, keys.Thumbnail)
 	}
@@ -344,7 +328,7 @@ func (w *worker) removeObjects(keys archive.Keys, thumb archive.Thumbnail, log z
 
 func (w *worker) metadata(event pipeline.Closed, live index.Segment, keys archive.Keys, clip clipInfo, thumb archive.Thumbnail) *archive.Metadata {
 	a := w.archiver
-	objects := pipeline.Objects{Clip: keys.Clip, Metadata: keys.Metadata}
+	objects := pipeline.Objects{Clip: clip.key, Original: clip.original, Metadata: keys.Metadata}
 	if thumb.Status == "ok" {
 		objects.Thumbnail = keys.Thumbnail
 	}
@@ -355,7 +339,11 @@ func (w *worker) metadata(event pipeline.Closed, live index.Segment, keys archiv
 		DurationSeconds:  live.Duration().Seconds(),
 		Size:             clip.size,
 		SHA256:           clip.sha256,
-		ClipFormat:       "mpeg-ps",
+		ClipFormat:       clip.format,
+		SourceSize:       clip.sourceSize,
+		SourceSHA256:     clip.sourceSHA256,
+		RemuxError:       clip.remuxError,
+		Stream:           clip.stream,
 		CameraStartWall:  live.Start.Wall().Format(archive.WallFormat),
 		CameraEndWall:    live.End.Wall().Format(archive.WallFormat),
 		Objects:          objects,

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -255,14 +256,24 @@ func (e *env) checkArchived(store objectstore.Store, r camsim.Recorded, event pi
 	e.t.Helper()
 	id := recordID(r)
 
-	clip := e.get(store, event.Objects.Clip)
-	digest := sha256.Sum256(clip)
-	require.Equal(e.t, r.SHA256, hex.EncodeToString(digest[:]), "clip of %s differs from what the camera wrote", id)
-	require.Equal(e.t, r.SHA256, event.SHA256)
-	require.Equal(e.t, r.Size, event.Size)
-
 	var metadata archive.Metadata
 	require.NoError(e.t, json.Unmarshal(e.get(store, event.Objects.Metadata), &metadata))
+	require.Equal(e.t, r.SHA256, metadata.SourceSHA256, "segment %s: the camera wrote other bytes than the archiver read", id)
+	require.Equal(e.t, r.Size, metadata.SourceSize)
+
+	clip := e.get(store, event.Objects.Clip)
+	digest := sha256.Sum256(clip)
+	require.Equal(e.t, event.SHA256, hex.EncodeToString(digest[:]), "clip of %s differs from its digest", id)
+	require.Equal(e.t, metadata.SHA256, event.SHA256)
+	require.Equal(e.t, int64(len(clip)), event.Size)
+	require.Equal(e.t, event.Size, metadata.Size)
+	e.checkClip(r, metadata, clip)
+
+	if event.Objects.Original != "" {
+		original := e.get(store, event.Objects.Original)
+		originalDigest := sha256.Sum256(original)
+		require.Equal(e.t, r.SHA256, hex.EncodeToString(originalDigest[:]), "original of %s differs from what the camera wrote", id)
+	}
 	require.Equal(e.t, archive.MetadataVersion, metadata.Version)
 	require.Equal(e.t, id, metadata.Segment.ID)
 	require.Equal(e.t, cameraID, metadata.Segment.Camera)
@@ -276,8 +287,6 @@ func (e *env) checkArchived(store objectstore.Store, r camsim.Recorded, event pi
 	require.Equal(e.t, int64(r.StartOffset), metadata.Segment.StartOffset)
 	require.Equal(e.t, int64(r.EndOffset), metadata.Segment.EndOffset)
 	require.InDelta(e.t, r.End.Wall().Sub(r.Start.Wall()).Seconds(), metadata.DurationSeconds, 0.001)
-	require.Equal(e.t, r.Size, metadata.Size)
-	require.Equal(e.t, r.SHA256, metadata.SHA256)
 	require.Equal(e.t, uint32(2), metadata.IndexVersion)
 	require.NotEmpty(e.t, metadata.ArchiverVersion)
 	if e.archiverVersion != "" {
@@ -295,6 +304,30 @@ func (e *env) checkArchived(store objectstore.Store, r camsim.Recorded, event pi
 	picture, err := jpeg.Decode(bytes.NewReader(e.get(store, event.Objects.Thumbnail)))
 	require.NoError(e.t, err, "thumbnail of %s is not a JPEG", id)
 	require.Equal(e.t, thumbnailWidth, picture.Bounds().Dx())
+}
+
+// checkClip verifies an archived clip against the segment the camera wrote.
+func (e *env) checkClip(r camsim.Recorded, metadata archive.Metadata, clip []byte) {
+	e.t.Helper()
+	id := recordID(r)
+
+	if metadata.ClipFormat == "mpeg-ps" {
+		require.True(e.t, strings.HasSuffix(metadata.Objects.Clip, ".ps"))
+		digest := sha256.Sum256(clip)
+		require.Equal(e.t, r.SHA256, hex.EncodeToString(digest[:]), "clip of %s differs from what the camera wrote", id)
+		return
+	}
+
+	require.Equal(e.t, "mp4", metadata.ClipFormat)
+	require.Empty(e.t, metadata.RemuxError)
+	require.True(e.t, strings.HasSuffix(metadata.Objects.Clip, ".mp4"))
+	require.Equal(e.t, "ftyp", string(clip[4:8]), "clip of %s is not an MP4", id)
+	require.NotNil(e.t, metadata.Stream)
+	require.Equal(e.t, "h264", metadata.Stream.VideoCodec)
+	require.Equal(e.t, 320, metadata.Stream.Width)
+	require.Equal(e.t, 180, metadata.Stream.Height)
+	require.Equal(e.t, r.Frames, metadata.Stream.Frames, "frames of %s", id)
+	require.InDelta(e.t, r.End.Wall().Sub(r.Start.Wall()).Seconds(), metadata.Stream.DurationSeconds, 0.041, "duration of %s", id)
 }
 
 // checkEverySegment verifies that each closed segment the camera wrote was

@@ -91,7 +91,8 @@ type Closed struct {
 
 // Objects names the objects of one archived segment.
 type Objects struct {
-	Clip      string `json:"clip"`
+	Clip      string `json:"clip"`                // .mp4, or .ps when the clip is the original
+	Original  string `json:"original,omitempty"`  // .ps beside an MP4 clip, when originals are kept
 	Thumbnail string `json:"thumbnail,omitempty"` // empty when there is no thumbnail
 	Metadata  string `json:"metadata"`
 }

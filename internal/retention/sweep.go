@@ -197,7 +197,7 @@ func parseKey(key string) (stem, extension, cameraToken string, start time.Time,
 	name := parts[4]
 	extension = path.Ext(name)
 	switch extension {
-	case ".ps", ".jpg", ".json":
+	case ".mp4", ".ps", ".jpg", ".json":
 	default:
 		return "", "", "", time.Time{}, false
 	}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/hikarchive/hikarchive/internal/buildinfo"
 	"github.com/hikarchive/hikarchive/internal/config"
+	"github.com/hikarchive/hikarchive/internal/metrics"
+	"github.com/hikarchive/hikarchive/internal/retention"
 )
 
 // Main runs one service command: it parses -config, loads and validates the
@@ -52,6 +55,10 @@ func RunScanner(ctx context.Context, cfg *config.Config, log zerolog.Logger) err
 	}
 	defer closeNATS(n)
 
+	if err := serveMetrics(ctx, cfg, metrics.New(), n, nil, log); err != nil {
+		return err
+	}
+
 	s, err := NewScanner(ctx, cfg, n.JS, log)
 	if err != nil {
 		return err
@@ -73,11 +80,46 @@ func RunArchiver(ctx context.Context, cfg *config.Config, log zerolog.Logger) er
 	}
 	defer closeNATS(n)
 
-	a, err := NewArchiver(ctx, cfg, n.JS, store, log)
+	m := metrics.New()
+	if err := serveMetrics(ctx, cfg, m, n, store, log); err != nil {
+		return err
+	}
+
+	a, err := NewArchiver(ctx, cfg, n.JS, store, m, log)
 	if err != nil {
 		return err
 	}
-	return a.Run(ctx)
+	sweeper, err := newSweeper(ctx, cfg, n.JS, store, log)
+	if err != nil {
+		return err
+	}
+	return runAll(ctx, a.Run, sweeperRun(sweeper))
+}
+
+// runAll runs each function until all return, and joins their errors.
+func runAll(ctx context.Context, runs ...func(context.Context) error) error {
+	errs := make(chan error, len(runs))
+	for _, run := range runs {
+		go func() { errs <- run(ctx) }()
+	}
+
+	var all []error
+	for range runs {
+		all = append(all, <-errs)
+	}
+	return errors.Join(all...)
+}
+
+// sweeperRun returns the sweeper's Run, or a function that waits for ctx
+// when there is no sweeper.
+func sweeperRun(sweeper *retention.Sweeper) func(context.Context) error {
+	if sweeper == nil {
+		return func(ctx context.Context) error {
+			<-ctx.Done()
+			return nil
+		}
+	}
+	return sweeper.Run
 }
 
 func closeNATS(n *NATS) {

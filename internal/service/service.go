@@ -18,6 +18,7 @@ import (
 	"github.com/hikarchive/hikarchive/internal/broker"
 	"github.com/hikarchive/hikarchive/internal/buildinfo"
 	"github.com/hikarchive/hikarchive/internal/config"
+	"github.com/hikarchive/hikarchive/internal/metrics"
 	"github.com/hikarchive/hikarchive/internal/objectstore"
 	"github.com/hikarchive/hikarchive/internal/pipeline"
 	"github.com/hikarchive/hikarchive/internal/scanner"
@@ -153,7 +154,7 @@ func NewScanner(ctx context.Context, cfg *config.Config, js jetstream.JetStream,
 }
 
 // NewArchiver returns the archiver the configuration describes.
-func NewArchiver(ctx context.Context, cfg *config.Config, js jetstream.JetStream, store objectstore.Store, log zerolog.Logger) (*archiver.Archiver, error) {
+func NewArchiver(ctx context.Context, cfg *config.Config, js jetstream.JetStream, store objectstore.Store, m *metrics.Metrics, log zerolog.Logger) (*archiver.Archiver, error) {
 	cameras := make([]archiver.Camera, 0, len(cfg.Cameras))
 	for _, c := range cfg.Cameras {
 		cameras = append(cameras, archiver.Camera{ID: c.ID, Path: c.Path, Location: c.Location()})
@@ -170,7 +171,10 @@ func NewArchiver(ctx context.Context, cfg *config.Config, js jetstream.JetStream
 		RetryMax:      time.Duration(cfg.Archiver.RetryMax),
 		ShutdownGrace: 30 * time.Second,
 		RateLimit:     int64(cfg.Archiver.RateLimit),
+		Clip:          cfg.Archiver.Clip,
+		KeepOriginal:  cfg.Archiver.KeepOriginal,
 		Thumbnail:     thumbnail.Options{FFmpeg: cfg.Archiver.FFmpeg, Width: cfg.Archiver.ThumbnailWidth},
+		Metrics:       m,
 		Version:       buildinfo.Version(),
 		Logger:        log,
 	})

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/hikarchive/hikarchive/internal/camsim"
 	"github.com/hikarchive/hikarchive/internal/config"
+	"github.com/hikarchive/hikarchive/internal/metrics"
 	"github.com/hikarchive/hikarchive/internal/pipeline"
 )
 
@@ -154,24 +154,20 @@ func (b *SingleBox) RunServices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := NewArchiver(ctx, b.cfg, b.nats.JS, store, b.log)
+	m := metrics.New()
+	if err := serveMetrics(ctx, b.cfg, m, b.nats, store, b.log); err != nil {
+		return err
+	}
+	a, err := NewArchiver(ctx, b.cfg, b.nats.JS, store, m, b.log)
+	if err != nil {
+		return err
+	}
+	sweeper, err := newSweeper(ctx, b.cfg, b.nats.JS, store, b.log)
 	if err != nil {
 		return err
 	}
 
-	var wg sync.WaitGroup
-	var scanErr, archiveErr error
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		scanErr = s.Run(ctx)
-	}()
-	go func() {
-		defer wg.Done()
-		archiveErr = a.Run(ctx)
-	}()
-	wg.Wait()
-	return errors.Join(scanErr, archiveErr)
+	return runAll(ctx, s.Run, a.Run, sweeperRun(sweeper))
 }
 
 // Drained reports whether the archivers have settled every closed event.
