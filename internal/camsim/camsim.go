@@ -48,8 +48,17 @@
 // file's table entry changes with that second write when the camera moves
 // on to a new file.
 //
+// With Config.Channels above 1 the simulator records several channels into
+// one storage folder, as an NVR does on a NAS datadir. The channels write
+// frame by frame in turn and share the ring: a channel whose file is full
+// takes the file after lastFileRecNo, the one any channel started last, so
+// lastFileRecNo and nextFileRecNo describe the shared ring. Each channel has
+// its own current-file record (record index = channel) and its own file
+// being written, and a finished file's table entry names its channel.
+//
 // A real camera writes the index in place, so a reader can see a torn index.
-// The simulator's renames never show one.
+// The default renames never show one. Config.IndexWrite selects in-place
+// writes in chunks, header first or last, to test readers against that.
 package camsim
 
 import (
@@ -105,6 +114,29 @@ type Config struct {
 	Channel uint16 // 1..48, the current-file record used is this index; default 1
 	Version uint32 // index version written to the header, 2 or 3; default 2
 
+	// Channels is the number of channels recorded into this one storage
+	// folder, as an NVR records several cameras to one NAS datadir. They are
+	// Channel, Channel+1, ... and share the ring of hiv files, each writing
+	// its own file. Default 1. Files must exceed Channels.
+	Channels int
+
+	// IndexWrite selects how the index files are rewritten. The default
+	// IndexAtomic replaces them by rename, so a reader never sees a torn
+	// index. The in-place modes write like a camera does.
+	IndexWrite IndexWriteMode
+
+	// IndexChunk is the size in bytes of each write of an in-place index
+	// write; default 4096. IndexChunkDelay is slept after each chunk, to
+	// stretch a write so that readers catch it half done.
+	IndexChunk      int
+	IndexChunkDelay time.Duration
+
+	// OnIndexWrite, if set, is called before each write of the index with
+	// the modifyTimes value being written and the segments as that write
+	// shows them (a copy of Record). It is called with the camera's lock
+	// held, so it must not call the camera's methods.
+	OnIndexWrite func(modifyTimes uint64, records []Recorded)
+
 	// IndexSize is the size of the index files in bytes, zero-padded after
 	// the segment table, like the pre-allocated 16 MiB index of a real
 	// camera. Default and minimum: index.RegionSize(Files).
@@ -126,15 +158,22 @@ type Camera struct {
 	table  *index.Table
 
 	elapsed  time.Duration // camera time recorded so far
-	written  int64         // frames written so far; frame n starts at n*frameInterval
-	clipPos  int           // clip frame that comes next in the open segment
 	ptsBase  uint64        // PTS of frame 0, 90 kHz
 	wrapped  bool          // the ring has gone round at least once
-	closedAt *index.Slot   // newest closed slot, whose key-frame fields an open slot copies
+	lastFile int           // file any channel started last, -1 before the first
 
-	file    *hivFile   // hiv file being written, nil before the first segment
-	open    *segment   // open segment, nil between a close and the next open
-	records []Recorded // every segment ever opened, in order
+	channels []*channel
+	records  []Recorded // every segment ever opened, in order
+}
+
+// channel is the recording state of one channel.
+type channel struct {
+	number   uint16
+	written  int64       // frames written so far; frame n starts at n*frameInterval
+	clipPos  int         // clip frame that comes next in the open segment
+	closedAt *index.Slot // newest closed slot, whose key-frame fields an open slot copies
+	file     *hivFile    // hiv file being written, nil before the first segment
+	open     *segment    // open segment, nil between a close and the next open
 }
 
 // hivFile is the state of the hiv file being written.
@@ -170,6 +209,11 @@ func New(cfg Config) (*Camera, error) {
 		frames: frames,
 		muxer:  muxer,
 		table:  index.NewTable(cfg.Version, cfg.Files),
+
+		lastFile: -1,
+	}
+	for i := range cfg.Channels {
+		c.channels = append(c.channels, &channel{number: cfg.Channel + uint16(i)})
 	}
 	c.ptsBase = uint64(c.wall.UnixNano()/1e5*9) % (ps.MaxTimestamp + 1)
 
@@ -202,6 +246,12 @@ func withDefaults(cfg Config) (Config, error) {
 	if cfg.IndexSize == 0 {
 		cfg.IndexSize = index.RegionSize(cfg.Files)
 	}
+	if cfg.Channels == 0 {
+		cfg.Channels = 1
+	}
+	if cfg.IndexChunk == 0 {
+		cfg.IndexChunk = 4096
+	}
 
 	switch {
 	case cfg.Dir == "":
@@ -215,6 +265,14 @@ func withDefaults(cfg Config) (Config, error) {
 	case cfg.Channel >= index.CurrentRecordCount:
 		return cfg, fmt.Errorf("camsim: Channel %d out of range 1..%d: the header has %d current-file records and channel n uses record n",
 			cfg.Channel, index.CurrentRecordCount-1, index.CurrentRecordCount)
+	case cfg.Channels < 1 || int(cfg.Channel)+cfg.Channels > index.CurrentRecordCount:
+		return cfg, fmt.Errorf("camsim: Channels %d from Channel %d goes past channel %d, the last current-file record", cfg.Channels, cfg.Channel, index.CurrentRecordCount-1)
+	case cfg.Channels > 1 && cfg.Channels >= cfg.Files:
+		return cfg, fmt.Errorf("camsim: Channels %d needs more than %d Files: each channel writes its own file and the ring needs one more to recycle", cfg.Channels, cfg.Files)
+	case cfg.IndexChunk < 0:
+		return cfg, fmt.Errorf("camsim: IndexChunk %d must be positive", cfg.IndexChunk)
+	case !slices.Contains([]IndexWriteMode{IndexAtomic, IndexInPlaceHeaderFirst, IndexInPlaceHeaderLast}, cfg.IndexWrite):
+		return cfg, fmt.Errorf("camsim: IndexWrite %q is not one of %q, %q, %q", cfg.IndexWrite, IndexAtomic, IndexInPlaceHeaderFirst, IndexInPlaceHeaderLast)
 	case !slices.Contains(index.Versions, cfg.Version):
 		return cfg, fmt.Errorf("camsim: index Version %d is not one of %v", cfg.Version, index.Versions)
 	case cfg.IndexSize < index.RegionSize(cfg.Files):
@@ -288,15 +346,18 @@ func (c *Camera) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
-	if c.file == nil || c.file.f == nil {
-		return nil
+	var errs []error
+	for _, ch := range c.channels {
+		if ch.file == nil || ch.file.f == nil {
+			continue
+		}
+		err := ch.file.f.Close()
+		ch.file.f = nil
+		if err != nil {
+			errs = append(errs, fmt.Errorf("camsim: close %s: %w", c.hivPath(ch.file.number), err))
+		}
 	}
-	err := c.file.f.Close()
-	c.file.f = nil
-	if err != nil {
-		return fmt.Errorf("camsim: close %s: %w", c.hivPath(c.file.number), err)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (c *Camera) hivPath(n int) string {

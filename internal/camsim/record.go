@@ -86,16 +86,21 @@ func (c *Camera) Advance(d time.Duration) error {
 	return err
 }
 
+// advance writes the frames of every channel up to the target time, frame
+// by frame across channels, so that their files fill and recycle in the
+// order a camera would fill them.
 func (c *Camera) advance(d time.Duration) ([]Recorded, error) {
 	target := c.elapsed + d
 	var closed []Recorded
-	for frameTime(c.written) < target {
-		r, err := c.writeFrame()
-		if r != nil {
-			closed = append(closed, *r)
-		}
-		if err != nil {
-			return closed, err
+	for frameTime(c.channels[0].written) < target {
+		for _, ch := range c.channels {
+			r, err := c.writeFrame(ch)
+			if r != nil {
+				closed = append(closed, *r)
+			}
+			if err != nil {
+				return closed, err
+			}
 		}
 	}
 	c.elapsed = target
@@ -104,47 +109,47 @@ func (c *Camera) advance(d time.Duration) ([]Recorded, error) {
 
 // writeFrame writes the next frame, opening a segment first if none is open,
 // and closes the segment when it is full. It returns the closed segment.
-func (c *Camera) writeFrame() (*Recorded, error) {
-	if c.open == nil {
-		if err := c.openSegment(); err != nil {
+func (c *Camera) writeFrame(ch *channel) (*Recorded, error) {
+	if ch.open == nil {
+		if err := c.openSegment(ch); err != nil {
 			return nil, err
 		}
-	} else if err := c.appendFrame(c.open.next); err != nil {
+	} else if err := c.appendFrame(ch, ch.open.next); err != nil {
 		return nil, err
 	}
 
-	full, err := c.segmentFull()
+	full, err := c.segmentFull(ch)
 	if err != nil || !full {
 		return nil, err
 	}
-	r, err := c.closeSegment()
+	r, err := c.closeSegment(ch)
 	return &r, err
 }
 
 // openSegment places a new segment, writes its first frame and then the
 // index that shows it open.
-func (c *Camera) openSegment() error {
-	c.clipPos = nextIDR(c.frames, c.clipPos)
-	first, err := c.muxFrame(c.clipPos, c.written)
+func (c *Camera) openSegment(ch *channel) error {
+	ch.clipPos = nextIDR(c.frames, ch.clipPos)
+	first, err := c.muxFrame(ch.clipPos, ch.written)
 	if err != nil {
 		return err
 	}
 
-	offset, err := c.placeSegment(int64(len(first)))
+	offset, err := c.placeSegment(ch, int64(len(first)))
 	if err != nil {
 		return err
 	}
-	file := c.file
-	start := c.wallAt(c.written)
-	c.open = &segment{
+	file := ch.file
+	start := c.wallAt(ch.written)
+	ch.open = &segment{
 		record:     len(c.records),
-		firstFrame: c.written,
+		firstFrame: ch.written,
 		end:        offset,
 		infoStart:  file.infoNext,
 		hash:       sha256.New(),
 	}
 	c.records = append(c.records, Recorded{
-		Channel:     c.cfg.Channel,
+		Channel:     ch.number,
 		File:        uint32(file.number),
 		Slot:        file.slot,
 		Start:       index.PackWall(start),
@@ -152,49 +157,49 @@ func (c *Camera) openSegment() error {
 		Open:        true,
 	})
 
-	if err := c.appendFrame(first); err != nil {
+	if err := c.appendFrame(ch, first); err != nil {
 		return err
 	}
 
-	c.table.Slots[file.number][file.slot] = c.openSlot(start, uint32(offset))
-	c.table.Header.LastFileRecNo = uint32(file.number)
+	c.table.Slots[file.number][file.slot] = c.openSlot(ch, start, uint32(offset))
+	c.table.Header.LastFileRecNo = uint32(c.lastFile)
 	c.table.Header.NextFileRecNo = 0
 	if c.wrapped {
-		c.table.Header.NextFileRecNo = uint32((file.number + 1) % c.cfg.Files)
+		c.table.Header.NextFileRecNo = uint32((c.lastFile + 1) % c.cfg.Files)
 	}
-	c.setCurrentRecord()
+	c.setCurrentRecord(ch)
 	return c.writeIndex()
 }
 
 // placeSegment chooses where a segment whose first frame is size bytes goes:
 // the next slot of the current file if slot and room are left, else slot 0
 // of the next file of the ring. It returns the start offset.
-func (c *Camera) placeSegment(size int64) (int64, error) {
-	if f := c.file; f != nil {
+func (c *Camera) placeSegment(ch *channel, size int64) (int64, error) {
+	if f := ch.file; f != nil {
 		offset := alignUp(f.dataEnd, segmentAlignment)
 		room := int64(f.infoNext) - int64(infoSize(frameInterval))
 		if f.slot+1 < index.SlotsPerFile && offset+size <= room {
 			f.slot++
 			return offset, nil
 		}
-		if err := c.finishFile(); err != nil {
+		if err := c.finishFile(ch); err != nil {
 			return 0, err
 		}
 	}
 
-	if err := c.startFile(); err != nil {
+	if err := c.startFile(ch); err != nil {
 		return 0, err
 	}
 	return 0, nil
 }
 
 // finishFile writes the file table entry of the current file and closes it.
-func (c *Camera) finishFile() error {
-	f := c.file
+func (c *Camera) finishFile(ch *channel) error {
+	f := ch.file
 	slots := &c.table.Slots[f.number]
 	c.table.Files[f.number] = index.FileRecord{
 		FileNo:     uint32(f.number),
-		Channel:    c.cfg.Channel,
+		Channel:    ch.number,
 		SegRecNums: uint16(f.slot),
 		StartTime:  slots[0].Start.Seconds(),
 		EndTime:    slots[f.slot].End.Seconds(),
@@ -212,14 +217,22 @@ func (c *Camera) finishFile() error {
 	return nil
 }
 
-// startFile moves to the next file of the ring and marks the segments of its
-// earlier cycle overwritten.
-func (c *Camera) startFile() error {
+// startFile moves the channel to the next file of the ring, the one after
+// the file any channel started last, and marks the segments of its earlier
+// cycle overwritten. Channels share the ring, so the file must not be one
+// that another channel is still writing.
+func (c *Camera) startFile(ch *channel) error {
 	number := 0
-	if c.file != nil {
-		number = (c.file.number + 1) % c.cfg.Files
+	if c.lastFile >= 0 {
+		number = (c.lastFile + 1) % c.cfg.Files
 		if number == 0 {
 			c.wrapped = true
+		}
+	}
+	for _, other := range c.channels {
+		if other != ch && other.file != nil && other.file.number == number {
+			return fmt.Errorf("camsim: channel %d needs file %d, which channel %d is still writing: use more files than channels (Files %d, %d channels)",
+				ch.number, number, other.number, c.cfg.Files, len(c.channels))
 		}
 	}
 
@@ -229,85 +242,86 @@ func (c *Camera) startFile() error {
 		}
 	}
 
-	c.file = &hivFile{number: number, infoNext: uint32(c.cfg.FileSize)}
-	return c.openHiv()
+	c.lastFile = number
+	ch.file = &hivFile{number: number, infoNext: uint32(c.cfg.FileSize)}
+	return c.openHiv(ch)
 }
 
-// openHiv opens the current hiv file for writing if it is not open.
-func (c *Camera) openHiv() error {
-	if c.file.f != nil {
+// openHiv opens the channel's hiv file for writing if it is not open.
+func (c *Camera) openHiv(ch *channel) error {
+	if ch.file.f != nil {
 		return nil
 	}
-	f, err := os.OpenFile(c.hivPath(c.file.number), os.O_RDWR, 0)
+	f, err := os.OpenFile(c.hivPath(ch.file.number), os.O_RDWR, 0)
 	if err != nil {
 		return fmt.Errorf("camsim: open hiv file for writing: %w", err)
 	}
-	c.file.f = f
+	ch.file.f = f
 	return nil
 }
 
 // appendFrame writes one frame's program stream bytes at the end of the open
 // segment.
-func (c *Camera) appendFrame(b []byte) error {
-	if err := c.openHiv(); err != nil {
+func (c *Camera) appendFrame(ch *channel, b []byte) error {
+	if err := c.openHiv(ch); err != nil {
 		return err
 	}
-	if _, err := c.file.f.WriteAt(b, c.open.end); err != nil {
-		return fmt.Errorf("camsim: write frame at offset %d of %s: %w", c.open.end, c.hivPath(c.file.number), err)
+	if _, err := ch.file.f.WriteAt(b, ch.open.end); err != nil {
+		return fmt.Errorf("camsim: write frame at offset %d of %s: %w", ch.open.end, c.hivPath(ch.file.number), err)
 	}
-	c.open.hash.Write(b)
-	c.open.end += int64(len(b))
-	c.file.dataEnd = c.open.end
-	c.written++
-	c.clipPos = (c.clipPos + 1) % len(c.frames)
+	ch.open.hash.Write(b)
+	ch.open.end += int64(len(b))
+	ch.file.dataEnd = ch.open.end
+	ch.written++
+	ch.clipPos = (ch.clipPos + 1) % len(c.frames)
 
-	r := &c.records[c.open.record]
+	r := &c.records[ch.open.record]
 	r.Frames++
-	r.Size = c.open.end - int64(r.StartOffset)
+	r.Size = ch.open.end - int64(r.StartOffset)
 	return nil
 }
 
 // segmentFull reports whether the open segment must close: it has reached
 // SegmentDuration, or the next frame and the grown info block would not fit
 // below the info region. It keeps the next frame's bytes for appendFrame.
-func (c *Camera) segmentFull() (bool, error) {
-	duration := frameTime(c.written - c.open.firstFrame)
+func (c *Camera) segmentFull(ch *channel) (bool, error) {
+	duration := frameTime(ch.written - ch.open.firstFrame)
 	if duration >= c.cfg.SegmentDuration {
 		return true, nil
 	}
 
-	next, err := c.muxFrame(c.clipPos, c.written)
+	next, err := c.muxFrame(ch.clipPos, ch.written)
 	if err != nil {
 		return false, err
 	}
-	room := int64(c.open.infoStart) - int64(infoSize(duration+frameInterval))
-	if c.open.end+int64(len(next)) > room {
+	room := int64(ch.open.infoStart) - int64(infoSize(duration+frameInterval))
+	if ch.open.end+int64(len(next)) > room {
 		return true, nil
 	}
-	c.open.next = next
+	ch.open.next = next
 	return false, nil
 }
 
 // closeSegment writes the end of the open segment into its slot and the
 // index, and returns what was recorded.
-func (c *Camera) closeSegment() (Recorded, error) {
-	seg, file := c.open, c.file
+func (c *Camera) closeSegment(ch *channel) (Recorded, error) {
+	seg, file := ch.open, ch.file
 	start := c.wallAt(seg.firstFrame)
-	end := c.wallAt(c.written)
+	end := c.wallAt(ch.written)
 	infoEnd := seg.infoStart - infoSize(end.Sub(start))
 
-	slot := c.openSlot(start, c.records[seg.record].StartOffset)
+	slot := c.openSlot(ch, start, c.records[seg.record].StartOffset)
 	slot.Start = index.PackWall(start)
 	slot.End = index.PackWall(end)
 	slot.KeyFrame = slot.Start
 	slot.KeyFrameStreamTime = streamTime(c.pts(seg.firstFrame))
-	slot.LastFrameStreamTime = streamTime(c.pts(c.written))
+	slot.LastFrameStreamTime = streamTime(c.pts(ch.written))
 	slot.EndOffset = uint32(seg.end)
 	slot.InfoStartTime = slot.Start.Seconds()
 	slot.InfoEndTime = slot.End.Seconds()
 	slot.InfoEndOffset = infoEnd
 	c.table.Slots[file.number][file.slot] = slot
-	c.closedAt = &slot
+	ch.closedAt = &slot
 
 	file.infoNext = infoEnd / infoAlignment * infoAlignment
 	file.closed++
@@ -317,8 +331,8 @@ func (c *Camera) closeSegment() (Recorded, error) {
 	r.EndOffset = slot.EndOffset
 	r.SHA256 = hex.EncodeToString(seg.hash.Sum(nil))
 	r.Open = false
-	c.open = nil
+	ch.open = nil
 
-	c.setCurrentRecord()
+	c.setCurrentRecord(ch)
 	return *r, c.writeIndex()
 }

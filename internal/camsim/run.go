@@ -48,23 +48,27 @@ func (c *Camera) Record() []Recorded {
 
 	out := make([]Recorded, len(c.records))
 	copy(out, c.records)
-	if c.open != nil {
-		out[c.open.record].SHA256 = hex.EncodeToString(c.open.hash.Sum(nil))
+	for _, ch := range c.channels {
+		if ch.open != nil {
+			out[ch.open.record].SHA256 = hex.EncodeToString(ch.open.hash.Sum(nil))
+		}
 	}
 	return out
 }
 
-// Open returns the open segment, or nil between a close and the next frame.
-// Its SHA256 covers the bytes written so far.
+// Open returns the open segment of the first channel, Config.Channel, or
+// nil between a close and the next frame. Its SHA256 covers the bytes
+// written so far.
 func (c *Camera) Open() *Recorded {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
-	if c.open == nil {
+	ch := c.channels[0]
+	if ch.open == nil {
 		return nil
 	}
-	r := c.records[c.open.record]
-	r.SHA256 = hex.EncodeToString(c.open.hash.Sum(nil))
+	r := c.records[ch.open.record]
+	r.SHA256 = hex.EncodeToString(ch.open.hash.Sum(nil))
 	return &r
 }
 
