@@ -132,10 +132,11 @@ type Config struct {
 	IndexChunkDelay time.Duration
 
 	// OnIndexWrite, if set, is called before each write of the index with
-	// the modifyTimes value being written and the segments as that write
-	// shows them (a copy of Record). It is called with the camera's lock
-	// held, so it must not call the camera's methods.
-	OnIndexWrite func(modifyTimes uint64, records []Recorded)
+	// the modifyTimes value being written, the bytes written and the
+	// segments as that write shows them (a copy of Record). It is called
+	// with the camera's lock held, so it must not call the camera's
+	// methods, and must not modify data.
+	OnIndexWrite func(modifyTimes uint64, data []byte, records []Recorded)
 
 	// IndexSize is the size of the index files in bytes, zero-padded after
 	// the segment table, like the pre-allocated 16 MiB index of a real

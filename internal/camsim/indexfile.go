@@ -84,13 +84,13 @@ const (
 // index01.bin with the encoded table, as Config.IndexWrite selects.
 func (c *Camera) writeIndex() error {
 	c.table.Header.ModifyTimes++
+	b := index.Encode(c.table, c.cfg.IndexSize)
 	if c.cfg.OnIndexWrite != nil {
 		records := make([]Recorded, len(c.records))
 		copy(records, c.records)
-		c.cfg.OnIndexWrite(c.table.Header.ModifyTimes, records)
+		c.cfg.OnIndexWrite(c.table.Header.ModifyTimes, b, records)
 	}
 
-	b := index.Encode(c.table, c.cfg.IndexSize)
 	for _, name := range []string{IndexName, IndexCopyName} {
 		var err error
 		if c.cfg.IndexWrite == IndexAtomic {
