@@ -209,7 +209,7 @@ func (a *Archiver) work(ctx, work context.Context, id int) {
 		default:
 			failures++
 			delay := a.backoff(uint64(failures))
-			log.Warn().Err(err).Dur("retry_in", delay).Msg("fetching the next segment event failed; retrying")
+			log.Warn().Err(err).Str("retry_in", delay.String()).Msg("fetching the next segment event failed; retrying")
 			sleep(ctx, delay)
 		}
 	}

@@ -133,7 +133,7 @@ func (w *worker) nak(msg jetstream.Msg, deliveries uint64, cause error, log zero
 	if objectstore.IsPermanent(cause) {
 		event = log.Error().Bool("needs_operator", true)
 	}
-	event.Err(cause).Dur("retry_in", delay).Msg("segment not archived yet; it will be delivered again")
+	event.Err(cause).Str("retry_in", delay.String()).Msg("segment not archived yet; it will be delivered again")
 	w.settle(msg, func() error { return msg.NakWithDelay(delay) }, log)
 }
 
@@ -246,6 +246,9 @@ func (w *worker) copySegment(ctx context.Context, dir string, event pipeline.Clo
 	}
 
 	thumb := w.uploadThumbnail(ctx, hiv, live, keys.Thumbnail, log)
+	if ctx.Err() != nil {
+		return retry(fmt.Errorf("stopped while archiving segment %s: %w", event.Segment.ID, ctx.Err()))
+	}
 
 	// The camera may have recycled the file while we read it. It rewrites
 	// the index before writing new video, so a segment still listed now
@@ -274,6 +277,10 @@ func (w *worker) uploadThumbnail(ctx context.Context, hiv *os.File, live index.S
 	}
 
 	jpeg, err := thumbnail.Extract(ctx, opts, io.NewSectionReader(hiv, int64(live.StartOffset), live.Size()))
+	if ctx.Err() != nil {
+		// Shutting down: the segment is retried, with its thumbnail.
+		return archive.Thumbnail{Status: "none", Reason: "stopped: " + ctx.Err().Error()}
+	}
 	if errors.Is(err, thumbnail.ErrUnavailable) {
 		return archive.Thumbnail{Status: "none", Reason: err.Error()}
 	}

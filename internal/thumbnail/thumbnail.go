@@ -188,6 +188,7 @@ func runFFmpeg(ctx context.Context, executable string, args []string, input []by
 	cmd.Stdin = bytes.NewReader(input)
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
+	cmd.SysProcAttr = ownProcessGroup()
 	// Wait returns this long after the kill even if a child process still
 	// holds the pipes open.
 	cmd.WaitDelay = 5 * time.Second
