@@ -278,7 +278,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "scanner without nats url",
 			role: RoleScanner,
-			yaml: "cameras:\n  - id: a\n    path: /a\n",
+			yaml: "cameras:\n  - id: a\n    path: /a\n    timezone: UTC\n",
 			want: []string{"nats.url: missing value; the scanner connects to an external NATS server"},
 		},
 		{
@@ -425,14 +425,22 @@ func TestLoadPartialSimulator(t *testing.T) {
 }
 
 func TestCameraLocation(t *testing.T) {
-	path := writeConfig(t, "cameras:\n  - id: a\n    path: /a\n    timezone: America/Sao_Paulo\n  - id: b\n    path: /b\n")
+	path := writeConfig(t, "cameras:\n  - id: a\n    path: /a\n    timezone: America/Sao_Paulo\n  - id: b\n    path: /b\n    timezone: UTC\n")
 
 	cfg, err := Load(path)
 	require.NoError(t, err)
 
 	assert.Equal(t, "America/Sao_Paulo", cfg.Cameras[0].Location().String())
-	assert.Equal(t, "UTC", cfg.Cameras[1].TimeZone, "the default time zone")
 	assert.Equal(t, time.UTC.String(), cfg.Cameras[1].Location().String())
+}
+
+func TestCameraTimeZoneRequired(t *testing.T) {
+	path := writeConfig(t, "cameras:\n  - id: a\n    path: /a\n")
+
+	_, err := Load(path)
+
+	require.ErrorContains(t, err, "cameras[0].timezone: missing value")
+	require.ErrorContains(t, err, `"UTC" if the camera's clock runs on UTC`)
 }
 
 func TestCameraIDAnyCharacters(t *testing.T) {
@@ -440,8 +448,10 @@ func TestCameraIDAnyCharacters(t *testing.T) {
 cameras:
   - id: "Entrée / Hof #2"
     path: /a
+    timezone: UTC
   - id: "101"
     path: /b
+    timezone: UTC
 `)
 
 	cfg, err := Load(path)
@@ -487,12 +497,11 @@ func TestValidateBuiltInCode(t *testing.T) {
 	cfg := Default()
 	cfg.NATS.URL = "nats://127.0.0.1:4222"
 	cfg.Store.Kind = "local"
-	cfg.Cameras = []Camera{{ID: "a", Path: "/a"}}
+	cfg.Cameras = []Camera{{ID: "a", Path: "/a", TimeZone: "Asia/Tokyo"}}
 
 	require.NoError(t, cfg.ValidateFor(RoleArchiver))
 
-	assert.Equal(t, "UTC", cfg.Cameras[0].TimeZone)
-	assert.Equal(t, time.UTC.String(), cfg.Cameras[0].Location().String())
+	assert.Equal(t, "Asia/Tokyo", cfg.Cameras[0].Location().String())
 }
 
 func TestValidateNegativeRateLimit(t *testing.T) {

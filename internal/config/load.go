@@ -135,11 +135,6 @@ func decode(file string, data []byte, hasSimulator bool) (*Config, error) {
 		}
 	}
 
-	for i := range cfg.Cameras {
-		if cfg.Cameras[i].TimeZone == "" {
-			cfg.Cameras[i].TimeZone = "UTC"
-		}
-	}
 
 	return cfg, nil
 }

@@ -328,14 +328,17 @@ func (v *validator) checkCameras() {
 	for i := range v.cfg.Cameras {
 		camera := &v.cfg.Cameras[i]
 		prefix := fmt.Sprintf("cameras[%d]", i)
-		if camera.TimeZone == "" {
-			camera.TimeZone = "UTC"
-		}
 
 		v.checkCameraID(prefix+".id", camera.ID, i, firstIndex)
 		v.checkRequired(prefix+".path", camera.Path,
 			"write the camera's storage folder: an SD-card folder with index00.bin, or a NAS share with info.bin and datadirN folders")
-		camera.location = v.checkLocation(prefix+".timezone", camera.TimeZone)
+
+		// A camera writes its local clock as if it were UTC, so a wrong
+		// zone shifts every archived time: there is no safe default.
+		if v.checkRequired(prefix+".timezone", camera.TimeZone,
+			`write the IANA name of the zone set on the camera, such as "Europe/Berlin", or "UTC" if the camera's clock runs on UTC`) {
+			camera.location = v.checkLocation(prefix+".timezone", camera.TimeZone)
+		}
 	}
 }
 
