@@ -13,6 +13,7 @@ import (
 
 	"github.com/hikarchive/hikarchive/internal/camsim"
 	"github.com/hikarchive/hikarchive/internal/config"
+	"github.com/hikarchive/hikarchive/internal/index"
 	"github.com/hikarchive/hikarchive/internal/metrics"
 	"github.com/hikarchive/hikarchive/internal/pipeline"
 )
@@ -53,8 +54,8 @@ func (b *SingleBox) JetStream() jetstream.JetStream { return b.nats.JS }
 func (b *SingleBox) Camera() *camsim.Camera { return b.camera }
 
 // startCamera creates the simulated camera on a fresh card. The card is new
-// on every start, so the cursors of the cameras that watch it are deleted:
-// a cursor from the previous card would not match its ring.
+// on every start, so the cursors and pending events of the cameras that
+// watch it are deleted: they describe the previous card's ring.
 func (b *SingleBox) startCamera(ctx context.Context) error {
 	sim := b.cfg.Simulator
 	if err := removeSimulatedCard(sim.Path); err != nil {
@@ -77,13 +78,24 @@ func (b *SingleBox) startCamera(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open cursor bucket: %w", err)
 	}
+	segments, err := b.nats.JS.Stream(ctx, pipeline.SegmentsStream)
+	if err != nil {
+		return fmt.Errorf("open stream %s: %w", pipeline.SegmentsStream, err)
+	}
 	for _, c := range b.cfg.Cameras {
 		if filepath.Clean(c.Path) != filepath.Clean(sim.Path) {
 			continue
 		}
-		key := pipeline.CursorKey(c.ID, "sd")
+		key := pipeline.CursorKey(c.ID, index.FlatDatadir)
 		if err := cursors.Delete(ctx, key); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 			return fmt.Errorf("reset cursor %s of the simulated camera: %w", key, err)
+		}
+
+		// Events of the previous card that were not archived yet would be
+		// reported lost against the new card, so they go too.
+		subject := pipeline.Subject(pipeline.KindClosed, c.ID, index.FlatDatadir)
+		if err := segments.Purge(ctx, jetstream.WithPurgeSubject(subject)); err != nil {
+			return fmt.Errorf("purge events of the previous simulated card (%s): %w", subject, err)
 		}
 	}
 
