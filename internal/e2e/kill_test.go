@@ -286,3 +286,34 @@ func TestScannerKilledRepeatedlyMissesNothing(t *testing.T) {
 	}
 	require.Empty(t, e.lostEvents())
 }
+
+func TestArchiverSIGTERMFinishesInFlight(t *testing.T) {
+	_, archiverBinary := buildBinaries(t)
+	e := newEnv(t, 4, 2<<20)
+	e.archiverVersion = ""
+	e.record(e.scanner(), 8, 3*time.Second)
+	closed := len(e.closedEvents())
+
+	// SIGTERM in the middle of a slow upload: the archiver stops fetching,
+	// finishes the segments in flight and exits cleanly.
+	first := e.start(archiverBinary, e.writeConfig("64KiB"))
+	inFlight := fmt.Sprint(first.waitFor(t, "uploading clip", time.Minute)["segment"])
+	first.stop(t)
+	first.waitFor(t, "archiver stopped", time.Second)
+
+	archivedBefore := e.archivedEvents()
+	require.Contains(t, archivedBefore, inFlight, "the segment in flight at SIGTERM must be finished, not abandoned")
+	require.Less(t, len(archivedBefore), closed, "the archiver must stop fetching after SIGTERM")
+
+	second := e.start(archiverBinary, e.writeConfig("0"))
+	e.waitDrained()
+	second.stop(t)
+
+	for _, id := range second.segments("uploading clip") {
+		require.NotContains(t, archivedBefore, id, "segment %s was uploaded again after it was archived", id)
+	}
+	archived, lost := e.checkEverySegment(e.store)
+	require.Equal(t, closed, archived)
+	require.Zero(t, lost)
+	e.checkNoOrphans(e.store)
+}

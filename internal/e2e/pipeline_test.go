@@ -1,24 +1,33 @@
 package e2e
 
 import (
+	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hikarchive/hikarchive/internal/index"
+	"github.com/hikarchive/hikarchive/internal/metrics"
 	"github.com/hikarchive/hikarchive/internal/testserver"
 )
 
 func TestPipelineArchivesOrReportsEverySegment(t *testing.T) {
 	e := newEnv(t, 4, 1<<20)
 	s := e.scanner()
+	m := metrics.New()
+	options := e.archiverOptions(e.store)
+	options.Metrics = m
 
 	// The archiver keeps up while the camera records.
-	first := e.startArchiver(e.archiverOptions(e.store))
+	first := e.startArchiver(options)
 	e.record(s, 20, 3*time.Second)
 	e.waitDrained()
 
@@ -26,7 +35,7 @@ func TestPipelineArchivesOrReportsEverySegment(t *testing.T) {
 	// oldest published segments are overwritten before it returns.
 	first.stop()
 	e.record(s, 60, 3*time.Second)
-	e.startArchiver(e.archiverOptions(e.store))
+	e.startArchiver(options)
 	e.waitDrained()
 
 	// Back to normal.
@@ -41,9 +50,54 @@ func TestPipelineArchivesOrReportsEverySegment(t *testing.T) {
 	e.checkNoOrphans(e.store)
 
 	// Keys are sortable by camera and time, with the camera id encoded.
+	var uploaded int64
 	for _, event := range e.archivedEvents() {
 		require.True(t, strings.HasPrefix(event.Objects.Clip, "yard!2Fcam!201.!2A/2025/10/26/"), event.Objects.Clip)
+		uploaded += event.Size
 	}
+
+	// The metrics endpoint agrees with what the events say.
+	scraped := scrapeMetrics(t, m)
+	label := `{camera="yard/cam 1.*"}`
+	require.Equal(t, float64(archived), scraped["hikarchive_segments_archived_total"+label])
+	require.Equal(t, float64(uploaded), scraped["hikarchive_uploaded_bytes_total"+label])
+	require.Equal(t, float64(archived), scraped["hikarchive_upload_duration_seconds_count"+label])
+	var lostSamples float64
+	for sample, value := range scraped {
+		if strings.HasPrefix(sample, `hikarchive_segments_lost_total{camera="yard/cam 1.*",reason=`) {
+			lostSamples += value
+		}
+	}
+	require.Equal(t, float64(lost), lostSamples)
+	require.Contains(t, scraped, "hikarchive_archive_lag_seconds"+label)
+}
+
+// scrapeMetrics serves m on a loopback port and returns each sample of
+// /metrics by its name and labels.
+func scrapeMetrics(t *testing.T, m *metrics.Metrics) map[string]float64 {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr, _, err := m.Serve(ctx, "127.0.0.1:0", nil, zerolog.Nop())
+	require.NoError(t, err)
+
+	response, err := http.Get("http://" + addr.String() + "/metrics")
+	require.NoError(t, err)
+	defer response.Body.Close()
+	body, err := io.ReadAll(response.Body)
+	require.NoError(t, err)
+
+	samples := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		cut := strings.LastIndex(line, " ")
+		value, err := strconv.ParseFloat(line[cut+1:], 64)
+		require.NoError(t, err, line)
+		samples[line[:cut]] = value
+	}
+	return samples
 }
 
 func TestArchiverSkipsSegmentArchivedBefore(t *testing.T) {
