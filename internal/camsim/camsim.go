@@ -147,6 +147,10 @@ type Config struct {
 	// is in the index. Calls come from the goroutine that runs Advance,
 	// after the camera's lock is released, so the function may call Record.
 	OnSegmentClosed func(Recorded)
+
+	// Pictures enables event pictures in hivNNNNN.pic files and
+	// index00p.bin; see PictureConfig. Off by default.
+	Pictures PictureConfig
 }
 
 // Camera is a simulated camera. Its methods are safe for concurrent use.
@@ -165,6 +169,7 @@ type Camera struct {
 
 	channels []*channel
 	records  []Recorded // every segment ever opened, in order
+	pics     *pictures  // nil when Config.Pictures is off
 }
 
 // channel is the recording state of one channel.
@@ -224,6 +229,9 @@ func New(cfg Config) (*Camera, error) {
 	if err := c.createStorage(); err != nil {
 		return nil, err
 	}
+	if c.pics, err = newPictures(cfg); err != nil {
+		return nil, err
+	}
 	if err := c.writeIndex(); err != nil {
 		return nil, err
 	}
@@ -279,6 +287,11 @@ func withDefaults(cfg Config) (Config, error) {
 	case cfg.IndexSize < index.RegionSize(cfg.Files):
 		return cfg, fmt.Errorf("camsim: IndexSize %d is below the %d bytes that header, file table and segment table of %d files take",
 			cfg.IndexSize, index.RegionSize(cfg.Files), cfg.Files)
+	}
+
+	cfg, err := pictureDefaults(cfg)
+	if err != nil {
+		return cfg, err
 	}
 
 	wall := wallAsUTC(cfg.Start).Unix()

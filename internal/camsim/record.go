@@ -278,7 +278,7 @@ func (c *Camera) appendFrame(ch *channel, b []byte) error {
 	r := &c.records[ch.open.record]
 	r.Frames++
 	r.Size = ch.open.end - int64(r.StartOffset)
-	return nil
+	return c.pictureIfDue(ch)
 }
 
 // segmentFull reports whether the open segment must close: it has reached
