@@ -161,3 +161,24 @@ func Publish(ctx context.Context, js jetstream.JetStream, subject, msgID string,
 	}
 	return ack, nil
 }
+
+// Risk is published by the scanner when the camera will soon recycle the
+// hiv file of a segment that was published as closed and is neither
+// archived nor lost yet: the archivers are behind the camera.
+type Risk struct {
+	Version int `json:"version"`
+	// Segment is the oldest segment of its channel that the scanner
+	// published and that no archived or lost event has settled yet.
+	Segment Segment `json:"segment"`
+	// Pending counts the segments of that channel in the same state.
+	Pending int `json:"pending"`
+	// HeadroomSeconds estimates the time until the camera starts writing
+	// the segment's hiv file again, from its recent write rate.
+	HeadroomSeconds  float64 `json:"headroom_seconds"`
+	ThresholdSeconds float64 `json:"threshold_seconds"`
+	// WriteBytesPerSecond is the camera's write rate over all channels of
+	// the datadir, and BytesUntilRecycle what it writes until then.
+	WriteBytesPerSecond float64   `json:"write_bytes_per_second"`
+	BytesUntilRecycle   int64     `json:"bytes_until_recycle"`
+	DetectedAt          time.Time `json:"detected_at"`
+}

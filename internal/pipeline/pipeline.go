@@ -8,10 +8,11 @@
 //	hikarchive.segment.closed.<camera>.<datadir>    a segment closed (scanner)
 //	hikarchive.segment.archived.<camera>.<datadir>  a segment is in the store (archiver)
 //	hikarchive.segment.lost.<camera>.<datadir>      a segment was overwritten before it was archived
+//	hikarchive.segment.risk.<camera>.<datadir>      the camera will soon overwrite a segment not yet archived (scanner)
 //
 // Closed events live in SegmentsStream, which the archivers consume through
-// one durable pull consumer. Archived and lost events live in EventsStream for
-// other services, each with its own consumer.
+// one durable pull consumer. Archived, lost and risk events live in
+// EventsStream for other services, each with its own consumer.
 package pipeline
 
 import (
@@ -32,6 +33,7 @@ const (
 	ClosedSubjects   = "hikarchive.segment.closed.>"
 	ArchivedSubjects = "hikarchive.segment.archived.>"
 	LostSubjects     = "hikarchive.segment.lost.>"
+	RiskSubjects     = "hikarchive.segment.risk.>"
 )
 
 // StreamOptions sets up the streams.
@@ -67,8 +69,8 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, opts StreamOptio
 		},
 		{
 			Name:        EventsStream,
-			Description: "hikarchive: archived and lost segments, for subscribers",
-			Subjects:    []string{ArchivedSubjects, LostSubjects},
+			Description: "hikarchive: archived, lost and at-risk segments, for subscribers",
+			Subjects:    []string{ArchivedSubjects, LostSubjects, RiskSubjects},
 			Storage:     jetstream.FileStorage,
 			Replicas:    opts.Replicas,
 			Duplicates:  opts.DuplicateWindow,
@@ -100,6 +102,7 @@ const (
 	KindClosed   Kind = "closed"
 	KindArchived Kind = "archived"
 	KindLost     Kind = "lost"
+	KindRisk     Kind = "risk"
 )
 
 // Subject returns the subject of an event of kind about a camera's datadir.

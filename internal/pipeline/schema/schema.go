@@ -66,7 +66,7 @@ func NewValidator() (*Validator, error) {
 	}
 
 	v := &Validator{schemas: map[pipeline.Kind]*jsonschema.Schema{}}
-	for _, kind := range []pipeline.Kind{pipeline.KindClosed, pipeline.KindArchived, pipeline.KindLost} {
+	for _, kind := range []pipeline.Kind{pipeline.KindClosed, pipeline.KindArchived, pipeline.KindLost, pipeline.KindRisk} {
 		compiled, err := compiler.Compile(BaseURI + FileName(kind))
 		if err != nil {
 			return nil, fmt.Errorf("compile schema %s: %w", FileName(kind), err)
@@ -81,7 +81,7 @@ func NewValidator() (*Validator, error) {
 func (v *Validator) Validate(kind pipeline.Kind, data []byte) error {
 	compiled, ok := v.schemas[kind]
 	if !ok {
-		return fmt.Errorf("no schema for event kind %q: use closed, archived or lost", kind)
+		return fmt.Errorf("no schema for event kind %q: use closed, archived, lost or risk", kind)
 	}
 
 	document, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))

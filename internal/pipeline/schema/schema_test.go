@@ -85,6 +85,19 @@ func sampleLost(t *testing.T) pipeline.Lost {
 	}
 }
 
+func sampleRisk(t *testing.T) pipeline.Risk {
+	return pipeline.Risk{
+		Version:             pipeline.SchemaVersion,
+		Segment:             sampleSegment(t),
+		Pending:             12,
+		HeadroomSeconds:     240.5,
+		ThresholdSeconds:    600,
+		WriteBytesPerSecond: 512000,
+		BytesUntilRecycle:   123136000,
+		DetectedAt:          time.Date(2025, 10, 26, 3, 0, 6, 0, time.UTC),
+	}
+}
+
 func marshal(t *testing.T, event any) []byte {
 	t.Helper()
 	data, err := json.Marshal(event)
@@ -112,6 +125,7 @@ func TestValidateEventsFromGoTypes(t *testing.T) {
 		{"archived without thumbnail", pipeline.KindArchived, noThumbnail},
 		{"lost with gap", pipeline.KindLost, sampleLost(t)},
 		{"lost while open", pipeline.KindLost, openLost},
+		{"risk", pipeline.KindRisk, sampleRisk(t)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -159,6 +173,9 @@ func TestValidateRejectsBadEvents(t *testing.T) {
 		{"lost unknown reason", pipeline.KindLost, sampleLost(t), func(m map[string]any) { m["reason"] = "stolen" }},
 		{"lost unknown detector", pipeline.KindLost, sampleLost(t), func(m map[string]any) { m["detected_by"] = "camera" }},
 		{"lost bad gap segment", pipeline.KindLost, sampleLost(t), func(m map[string]any) { m["gap_before"] = map[string]any{} }},
+		{"risk negative headroom", pipeline.KindRisk, sampleRisk(t), func(m map[string]any) { m["headroom_seconds"] = -1 }},
+		{"risk missing segment", pipeline.KindRisk, sampleRisk(t), func(m map[string]any) { delete(m, "segment") }},
+		{"risk unknown field", pipeline.KindRisk, sampleRisk(t), func(m map[string]any) { m["extra"] = 1 }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -201,6 +218,7 @@ func TestSchemasListEveryGoField(t *testing.T) {
 		{"archived.schema.json", "", reflect.TypeFor[pipeline.Archived]()},
 		{"archived.schema.json", "objects", reflect.TypeFor[pipeline.Objects]()},
 		{"lost.schema.json", "", reflect.TypeFor[pipeline.Lost]()},
+		{"risk.schema.json", "", reflect.TypeFor[pipeline.Risk]()},
 	}
 	for _, c := range cases {
 		t.Run(c.file+"/"+c.property, func(t *testing.T) {
