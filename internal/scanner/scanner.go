@@ -1,7 +1,8 @@
 // Package scanner reads each camera's index on a schedule and publishes one
-// event per newly closed segment, keeping its place per camera and datadir
-// in a JetStream key-value bucket so that a restart neither misses nor
-// repeats segments.
+// event per newly closed segment, keeping its place per camera, datadir and
+// channel in a JetStream key-value bucket so that a restart neither misses
+// nor repeats segments. It also warns when the camera is about to overwrite
+// segments that are not archived yet (see Options.RiskThreshold).
 package scanner
 
 import (
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -48,6 +50,13 @@ type Options struct {
 	Logger   zerolog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+
+	// RiskThreshold turns on overwrite-risk warnings: when the estimated
+	// camera time until the camera recycles the hiv file of the oldest
+	// segment this scanner published and no archived or lost event has
+	// settled yet drops below it, the scanner logs a warning and publishes
+	// a risk event. Zero turns the warnings off.
+	RiskThreshold time.Duration
 }
 
 // Scanner publishes closed-segment events for a set of cameras.
@@ -59,6 +68,9 @@ type Scanner struct {
 
 	mu      sync.Mutex // serialises scans: a Reader and the cursors are not shared
 	readers map[string]*index.Reader
+
+	// risk tracks published segments for RiskThreshold; nil when off.
+	risk *riskTracker
 }
 
 // New returns a scanner that publishes through js. The streams and the
@@ -76,13 +88,20 @@ func New(ctx context.Context, js jetstream.JetStream, opts Options) (*Scanner, e
 		return nil, fmt.Errorf("open cursor bucket %s: %w (run pipeline.EnsureStreams first)", pipeline.CursorBucket, err)
 	}
 
-	return &Scanner{
+	s := &Scanner{
 		js:      js,
 		cursors: cursors,
 		opts:    opts,
 		log:     opts.Logger.With().Str("component", "scanner").Logger(),
 		readers: make(map[string]*index.Reader),
-	}, nil
+	}
+	if opts.RiskThreshold > 0 {
+		s.risk, err = newRiskTracker(ctx, js, opts.Cameras, opts.Now())
+		if err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // Run scans every camera on the configured schedule until ctx ends. A scan
@@ -155,15 +174,36 @@ func (s *Scanner) scanDatadir(ctx context.Context, camera Camera, datadir index.
 		log.Warn().Str("index", snapshot.File).Msg("index00.bin unusable; read the copy index01.bin instead")
 	}
 
-	key := pipeline.CursorKey(camera.ID, datadir.Name)
-	cursor, revision, err := s.loadCursor(ctx, key)
+	// Each channel is its own stream with its own cursor: an NVR records
+	// several cameras into one datadir.
+	var errs []error
+	for _, view := range snapshot.ChannelViews() {
+		channelLog := log.With().Uint16("channel", view.Channel).Logger()
+		if err := s.scanChannel(ctx, camera, datadir.Name, view, channelLog); err != nil {
+			errs = append(errs, fmt.Errorf("channel %d: %w", view.Channel, err))
+		}
+	}
+
+	if s.risk != nil {
+		if err := s.checkRisk(ctx, camera, datadir, snapshot, log); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// scanChannel publishes what changed on one channel since its cursor and
+// saves the cursor.
+func (s *Scanner) scanChannel(ctx context.Context, camera Camera, datadir string, snapshot *index.Snapshot, log zerolog.Logger) error {
+	key := CursorKey(camera.ID, datadir, snapshot.Channel)
+	cursor, revision, err := s.loadChannelCursor(ctx, camera.ID, datadir, snapshot.Channel, log)
 	if err != nil {
 		log.Error().Err(err).Str("cursor", key).Msg("cursor unreadable")
 		return err
 	}
-	if revision == 0 {
+	if revision == 0 && cursor.Last == nil && cursor.Open == nil {
 		cursor = s.initialCursor(camera, snapshot)
-		log.Info().Str("backfill", string(s.opts.Backfill)).Int("live_closed", len(snapshot.Closed)).Msg("no cursor for this datadir yet; starting from the backfill setting")
+		log.Info().Str("backfill", string(s.opts.Backfill)).Int("live_closed", len(snapshot.Closed)).Msg("no cursor for this channel yet; starting from the backfill setting")
 	}
 
 	change := index.DiffCursor(cursor, snapshot)
@@ -173,7 +213,7 @@ func (s *Scanner) scanDatadir(ctx context.Context, camera Camera, datadir index.
 		return nil
 	}
 
-	next, err := s.publish(ctx, camera, datadir.Name, snapshot, cursor, change, log)
+	next, err := s.publish(ctx, camera, datadir, snapshot, cursor, change, log)
 	if revision != 0 && sameCursor(next, cursor) {
 		return err
 	}
@@ -182,6 +222,43 @@ func (s *Scanner) scanDatadir(ctx context.Context, camera Camera, datadir index.
 		err = errors.Join(err, saveErr)
 	}
 	return err
+}
+
+// CursorKey returns the key-value key of the cursor of one channel of a
+// camera's datadir. Channel 1 keeps pipeline.CursorKey, the key used before
+// the scanner told channels apart, so an existing deployment resumes where
+// it was. Other channels add ".ch<N>"; camera and datadir tokens never
+// contain a dot, so the keys cannot collide.
+func CursorKey(camera, datadir string, channel uint16) string {
+	key := pipeline.CursorKey(camera, datadir)
+	if channel == 1 {
+		return key
+	}
+	return key + ".ch" + strconv.Itoa(int(channel))
+}
+
+// loadChannelCursor returns the channel's cursor and its revision, 0 if it
+// has none. A channel other than 1 without a cursor of its own takes over
+// the cursor under the old per-datadir key when that cursor is about this
+// channel: a one-channel recorder on another channel number must not
+// republish everything after an upgrade. The returned revision is then 0,
+// so the first save creates the channel's own key.
+func (s *Scanner) loadChannelCursor(ctx context.Context, cameraID, datadir string, channel uint16, log zerolog.Logger) (index.Cursor, uint64, error) {
+	cursor, revision, err := s.loadCursor(ctx, CursorKey(cameraID, datadir, channel))
+	if err != nil || revision != 0 || channel == 1 {
+		return cursor, revision, err
+	}
+
+	legacyKey := pipeline.CursorKey(cameraID, datadir)
+	legacy, legacyRevision, err := s.loadCursor(ctx, legacyKey)
+	if err != nil || legacyRevision == 0 {
+		return index.Cursor{}, 0, err
+	}
+	if (legacy.Last != nil && legacy.Last.Channel == channel) || (legacy.Last == nil && legacy.Open != nil && legacy.Open.Channel == channel) {
+		log.Info().Str("cursor", legacyKey).Msg("continuing from the cursor stored before channels had their own keys")
+		return legacy, 0, nil
+	}
+	return index.Cursor{}, 0, nil
 }
 
 // publish sends the lost and closed events of change in order and returns
@@ -241,6 +318,9 @@ func (s *Scanner) publish(ctx context.Context, camera Camera, datadir string, sn
 
 		published := segment
 		next.Last = &published
+		if s.risk != nil {
+			s.risk.published(camera.ID, datadir, segment.Key())
+		}
 		log.Debug().Str("segment", event.Segment.ID).Str("hiv_file", event.Segment.HivFile).
 			Time("start", event.Segment.Start).Int64("size", segment.Size()).Msg("published closed segment")
 	}
