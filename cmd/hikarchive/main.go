@@ -21,6 +21,10 @@ commands:
   inspect  list the live recordings of a camera storage, its ring state and
            when the oldest file will be recycled; opens nothing for writing
            (hikarchive inspect PATH [-json] [-from T] [-to T] [-tz ZONE])
+  extract  copy the live recordings of a camera storage in a time range
+           into a folder, one .ps file per segment; opens the camera
+           storage read-only (hikarchive extract PATH -from T -to T -out DIR
+           [-tz ZONE] [-camera ID])
   run      run the single-box service from a configuration file until
            interrupted (hikarchive run -config configs/single-box.yaml)
 `
@@ -36,6 +40,8 @@ func main() {
 		os.Exit(demo(os.Args[2:]))
 	case "inspect":
 		os.Exit(inspect(os.Args[2:]))
+	case "extract":
+		os.Exit(extract(os.Args[2:]))
 	case "run":
 		os.Exit(service.Main(config.RoleSingleBox, os.Args[2:], service.RunSingleBox))
 	case "-h", "-help", "--help", "help":
