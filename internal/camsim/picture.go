@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -114,8 +115,8 @@ func pictureDefaults(cfg Config) (Config, error) {
 	}
 
 	switch {
-	case p.Files < 0 || p.Files > index.SlotsPerFile*16:
-		return cfg, fmt.Errorf("camsim: Pictures.Files is %d; use 0 (no pictures) to %d", p.Files, index.SlotsPerFile*16)
+	case p.Files < 0 || p.Files > math.MaxUint16:
+		return cfg, fmt.Errorf("camsim: Pictures.Files is %d; use 0 (no pictures) to %d", p.Files, math.MaxUint16)
 	case p.FileSize < 0 || p.FileSize > 1<<32-1:
 		return cfg, fmt.Errorf("camsim: Pictures.FileSize %d out of range; the picture index stores 32-bit offsets", p.FileSize)
 	case p.Delay < 0 || p.Delay >= cfg.SegmentDuration:

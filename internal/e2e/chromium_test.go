@@ -94,7 +94,7 @@ func findChromium(t *testing.T) string {
 }
 
 // playInChromium serves playerPage and clip from a loopback HTTP server that
-// answers range requests, opens the page in headless Chromium and returns
+// supports range requests, opens the page in headless Chromium and returns
 // what the page reports.
 func playInChromium(t *testing.T, chromium string, clip []byte) playResult {
 	t.Helper()
