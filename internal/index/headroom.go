@@ -14,8 +14,8 @@ type Headroom struct {
 	// BytesPerSecond is the camera's write rate over all channels, from
 	// the newest closed segments of each.
 	BytesPerSecond float64
-	// BytesUntilRecycle is what the camera writes, over all channels,
-	// before it starts writing the file again.
+	// BytesUntilRecycle is the estimated number of bytes the camera
+	// writes, over all channels, before it starts writing the file again.
 	BytesUntilRecycle int64
 	// Time is BytesUntilRecycle at BytesPerSecond.
 	Time time.Duration

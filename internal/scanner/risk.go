@@ -50,9 +50,9 @@ func newRiskTracker(ctx context.Context, js jetstream.JetStream, cameras []Camer
 		return &riskTracker{pending: map[datadirID]map[index.Key]bool{}}, nil
 	}
 
-	// Start at the scanner's start, not at "new": the consumer is created on
-	// the server only at the first fetch, and events of segments published
-	// before then must not be missed.
+	// Start at the scanner's start time rather than at new messages, so
+	// that an event published between New and the first fetch is read
+	// whenever the server-side consumer comes into being.
 	consumer, err := js.OrderedConsumer(ctx, pipeline.EventsStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: filters,
 		DeliverPolicy:  jetstream.DeliverByStartTimePolicy,
@@ -73,8 +73,8 @@ func (r *riskTracker) published(camera, datadir string, key index.Key) {
 	r.pending[id][key] = true
 }
 
-// drain reads every archived and lost event available now and forgets the
-// segments they settle.
+// drain reads every archived and lost event available now and removes the
+// segments they settle from the pending set.
 func (r *riskTracker) drain() error {
 	if r.settled == nil {
 		return nil
@@ -99,8 +99,8 @@ func (r *riskTracker) drain() error {
 	}
 }
 
-// settle forgets the segment of one archived or lost event. Both carry the
-// segment under "segment"; anything else is ignored.
+// settle removes the segment of one archived or lost event from the pending
+// set. Both kinds carry it under "segment", and other documents are ignored.
 func (r *riskTracker) settle(data []byte) {
 	var event struct {
 		Segment *pipeline.Segment `json:"segment"`
