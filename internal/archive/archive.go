@@ -86,10 +86,15 @@ func KeyToken(s string) string {
 // Thumbnail is the thumbnail status of a segment: whether it has one and
 // its source.
 type Thumbnail struct {
-	Status string `json:"status"`           // "ok" or "none"
-	Source string `json:"source,omitempty"` // "ffmpeg" when decoded from the first key frame
+	Status string `json:"status"` // "ok" or "none"
+	// Source is "camera" for the camera's own event picture from its
+	// hivNNNNN.pic files, or "ffmpeg" for the first key frame decoded.
+	Source string `json:"source,omitempty"`
 	Width  int    `json:"width,omitempty"`  // pixels
 	Reason string `json:"reason,omitempty"` // cause of a missing thumbnail
+	// CameraPicture is the reason the camera's own picture was not used,
+	// when the thumbnail is not from the camera.
+	CameraPicture string `json:"camera_picture,omitempty"`
 }
 
 // Metadata is the JSON document stored beside each archived clip.

@@ -197,32 +197,35 @@ func (w *worker) archive(ctx context.Context, event pipeline.Closed, log zerolog
 	if segment.Datadir != index.FlatDatadir {
 		dir = filepath.Join(camera.Path, segment.Datadir)
 	}
-	live, res, ok := w.liveSegment(dir, segment)
+	live, channels, res, ok := w.liveSegment(dir, segment)
 	if !ok {
 		return res
 	}
 
-	return w.copySegment(ctx, dir, event, live, keys, log)
+	// The picture index names no channel, so a camera picture can only be
+	// matched to a segment when one channel records into the datadir.
+	return w.copySegment(ctx, dir, event, live, keys, channels == 1, log)
 }
 
-// liveSegment reads the index and returns the segment as it lists it now.
-func (w *worker) liveSegment(dir string, segment pipeline.Segment) (index.Segment, result, bool) {
+// liveSegment reads the index and returns the segment as it lists it now,
+// and the number of channels recording into the datadir.
+func (w *worker) liveSegment(dir string, segment pipeline.Segment) (index.Segment, int, result, bool) {
 	snapshot, err := w.reader.ReadDatadirAny(dir)
 	if err != nil {
-		return index.Segment{}, retry(fmt.Errorf("read index of %s: %w", dir, err)), false
+		return index.Segment{}, 0, retry(fmt.Errorf("read index of %s: %w", dir, err)), false
 	}
 
 	live, found := snapshot.Find(segment.Key())
 	if !found || live.Open {
-		return index.Segment{}, lost(pipeline.ReasonOverwritten,
+		return index.Segment{}, 0, lost(pipeline.ReasonOverwritten,
 			"the index no longer lists segment %s: the camera recycled %s before it was archived", segment.ID, segment.HivFile), false
 	}
-	return live, result{}, true
+	return live, len(snapshot.ChannelViews()), result{}, true
 }
 
 // copySegment uploads clip and thumbnail, checks that the camera did not
 // overwrite the bytes meanwhile, and writes the metadata last.
-func (w *worker) copySegment(ctx context.Context, dir string, event pipeline.Closed, live index.Segment, keys archive.Keys, log zerolog.Logger) result {
+func (w *worker) copySegment(ctx context.Context, dir string, event pipeline.Closed, live index.Segment, keys archive.Keys, cameraPictures bool, log zerolog.Logger) result {
 	hivPath := filepath.Join(dir, live.HivName())
 
 	hiv, err := os.Open(hivPath)
@@ -245,7 +248,7 @@ func (w *worker) copySegment(ctx context.Context, dir string, event pipeline.Clo
 		return retry(fmt.Errorf("upload clip of segment %s: %w", event.Segment.ID, err))
 	}
 
-	thumb := w.uploadThumbnail(ctx, hiv, live, keys.Thumbnail, log)
+	thumb := w.uploadThumbnail(ctx, dir, hiv, live, keys.Thumbnail, cameraPictures, log)
 	if ctx.Err() != nil {
 		return retry(fmt.Errorf("stopped while archiving segment %s: %w", event.Segment.ID, ctx.Err()))
 	}
@@ -268,12 +271,26 @@ func (w *worker) copySegment(ctx context.Context, dir string, event pipeline.Clo
 	return result{outcome: outcomeArchived, archived: archivedEvent(metadata)}
 }
 
-// uploadThumbnail stores a JPEG of the segment's first frame, or returns why
-// there is none. A missing thumbnail never holds back the clip.
-func (w *worker) uploadThumbnail(ctx context.Context, hiv *os.File, live index.Segment, key string, log zerolog.Logger) archive.Thumbnail {
+// uploadThumbnail stores a JPEG thumbnail of the segment, or returns why
+// there is none. The camera's own event picture comes first; without one,
+// ffmpeg decodes the first key frame. A missing thumbnail never holds back
+// the clip.
+func (w *worker) uploadThumbnail(ctx context.Context, dir string, hiv *os.File, live index.Segment, key string, cameraPictures bool, log zerolog.Logger) archive.Thumbnail {
 	opts := w.archiver.opts.Thumbnail
 	if opts.Width <= 0 {
 		return archive.Thumbnail{Status: "none", Reason: "thumbnails are disabled (thumbnail_width is 0)"}
+	}
+
+	cameraReason := "the datadir has several channels and the picture index names none"
+	if cameraPictures {
+		jpeg, _, err := thumbnail.FromCameraPicture(ctx, dir, live, opts)
+		if err == nil {
+			return w.putThumbnail(ctx, key, jpeg, archive.Thumbnail{Status: "ok", Source: thumbnail.SourceCamera, Width: opts.Width}, log)
+		}
+		cameraReason = err.Error()
+		if errors.Is(err, thumbnail.ErrInvalidPicture) || errors.Is(err, thumbnail.ErrInvalidPictureIndex) {
+			log.Warn().Err(err).Msg("camera picture unusable; making the thumbnail with ffmpeg")
+		}
 	}
 
 	jpeg, err := thumbnail.Extract(ctx, opts, io.NewSectionReader(hiv, int64(live.StartOffset), live.Size()))
@@ -282,18 +299,22 @@ func (w *worker) uploadThumbnail(ctx context.Context, hiv *os.File, live index.S
 		return archive.Thumbnail{Status: "none", Reason: "stopped: " + ctx.Err().Error()}
 	}
 	if errors.Is(err, thumbnail.ErrUnavailable) {
-		return archive.Thumbnail{Status: "none", Reason: err.Error()}
+		return archive.Thumbnail{Status: "none", Reason: err.Error(), CameraPicture: cameraReason}
 	}
 	if err != nil {
 		log.Warn().Err(err).Msg("no thumbnail: ffmpeg could not decode a frame")
-		return archive.Thumbnail{Status: "none", Reason: "ffmpeg could not decode a frame: " + err.Error()}
+		return archive.Thumbnail{Status: "none", Reason: "ffmpeg could not decode a frame: " + err.Error(), CameraPicture: cameraReason}
 	}
+	return w.putThumbnail(ctx, key, jpeg, archive.Thumbnail{Status: "ok", Source: "ffmpeg", Width: opts.Width, CameraPicture: cameraReason}, log)
+}
 
+// putThumbnail uploads a thumbnail and returns its status.
+func (w *worker) putThumbnail(ctx context.Context, key string, jpeg []byte, status archive.Thumbnail, log zerolog.Logger) archive.Thumbnail {
 	if _, err := w.archiver.opts.Store.Put(ctx, key, bytes.NewReader(jpeg), int64(len(jpeg)), objectstore.PutOptions{ContentType: archive.ThumbnailContentType}); err != nil {
 		log.Warn().Err(err).Str("thumbnail", key).Msg("thumbnail upload failed; archiving the segment without it")
 		return archive.Thumbnail{Status: "none", Reason: "thumbnail upload failed: " + err.Error()}
 	}
-	return archive.Thumbnail{Status: "ok", Source: "ffmpeg", Width: opts.Width}
+	return status
 }
 
 // stillLive re-reads the index and the segment's first bytes after the copy.

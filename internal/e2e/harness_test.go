@@ -65,6 +65,10 @@ type env struct {
 	// archiverVersion is the version the metadata must name; empty
 	// accepts any, for archivers run as separate commands.
 	archiverVersion string
+
+	// cameraThumbnails counts checked segments whose thumbnail is the
+	// camera's own picture.
+	cameraThumbnails int
 }
 
 func newEnv(t *testing.T, files int, fileSize int64) *env {
@@ -88,6 +92,8 @@ func newEnv(t *testing.T, files int, fileSize int64) *env {
 	e.dir = filepath.Join(t.TempDir(), "camera")
 	e.camera, err = camsim.New(camsim.Config{
 		Dir: e.dir, Files: files, FileSize: fileSize, SegmentDuration: 6 * time.Second,
+		// An event picture 1 s into each segment, as thumbnails prefer.
+		Pictures: camsim.PictureConfig{Files: 2, Width: 320, Height: 180},
 		// A clock that crosses the end of daylight saving time in Berlin.
 		Start: time.Date(2025, 10, 26, 2, 59, 0, 0, time.UTC),
 	})
@@ -295,7 +301,10 @@ func (e *env) checkArchived(store objectstore.Store, r camsim.Recorded, event pi
 	require.False(e.t, metadata.ArchivedAt.IsZero())
 	require.Equal(e.t, event.Objects, metadata.Objects)
 
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
+	if metadata.Thumbnail.Source == "camera" {
+		require.Equal(e.t, "ok", metadata.Thumbnail.Status)
+		e.cameraThumbnails++
+	} else if _, err := exec.LookPath("ffmpeg"); err != nil {
 		require.Equal(e.t, "none", metadata.Thumbnail.Status)
 		require.Contains(e.t, metadata.Thumbnail.Reason, "ffmpeg")
 		return

@@ -46,6 +46,7 @@ func TestPipelineArchivesOrReportsEverySegment(t *testing.T) {
 	t.Logf("%d segments archived and %d lost of %d recorded", archived, lost, len(e.camera.Record()))
 	require.Greater(t, archived, 20)
 	require.Greater(t, lost, 0)
+	require.Greater(t, e.cameraThumbnails, 0, "thumbnails must come from the camera's pictures where it took one")
 	require.Len(t, e.closedEvents(), archived+lost)
 	e.checkNoOrphans(e.store)
 
