@@ -150,6 +150,11 @@ type Scanner struct {
 
 	// BackfillSince is an RFC 3339 time, required when Backfill is "since".
 	BackfillSince time.Time `yaml:"backfill_since"`
+
+	// RiskThreshold turns on overwrite-risk events: when the estimated time
+	// until the camera overwrites a published segment that is not archived
+	// yet drops below it, the scanner warns. 0 turns the warnings off.
+	RiskThreshold Duration `yaml:"risk_threshold"`
 }
 
 // Clip formats.

@@ -135,7 +135,6 @@ func decode(file string, data []byte, hasSimulator bool) (*Config, error) {
 		}
 	}
 
-
 	return cfg, nil
 }
 

@@ -80,6 +80,7 @@ func (c *Config) Validate() error {
 	v.checkSimulator()
 	v.checkMetrics()
 	v.checkRetention()
+	v.checkRiskThreshold()
 
 	return errors.Join(v.errs...)
 }
@@ -411,6 +412,12 @@ func (v *validator) checkArchiver() {
 	if archiver.RateLimit < 0 {
 		v.fail("archiver.rate_limit", archiver.RateLimit.String(), fmt.Sprintf("rate limit %d is negative", int64(archiver.RateLimit)),
 			`write bytes per second such as "2MiB", or 0 for no limit`)
+	}
+}
+
+func (v *validator) checkRiskThreshold() {
+	if threshold := v.cfg.Scanner.RiskThreshold; threshold < 0 {
+		v.fail("scanner.risk_threshold", threshold.String(), "risk threshold is negative", `write a duration such as "10m", or 0 to turn risk warnings off`)
 	}
 }
 

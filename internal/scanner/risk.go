@@ -133,6 +133,9 @@ func (s *Scanner) checkRisk(ctx context.Context, camera Camera, datadir index.Da
 
 		hivSize := hivFileSize(filepath.Join(datadir.Path, oldest.HivName()))
 		headroom, ok := snapshot.HeadroomFor(oldest, hivSize)
+		if ok {
+			s.opts.Metrics.Headroom(camera.ID, datadir.Name, headroom.Time)
+		}
 		if !ok || headroom.Time >= s.opts.RiskThreshold {
 			continue
 		}

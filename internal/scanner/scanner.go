@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hikarchive/hikarchive/internal/index"
+	"github.com/hikarchive/hikarchive/internal/metrics"
 	"github.com/hikarchive/hikarchive/internal/pipeline"
 )
 
@@ -57,6 +58,10 @@ type Options struct {
 	// settled yet drops below it, the scanner logs a warning and publishes
 	// a risk event. Zero turns the warnings off.
 	RiskThreshold time.Duration
+
+	// Metrics counts published segments and, with RiskThreshold, records
+	// the headroom per camera; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // Scanner publishes closed-segment events for a set of cameras.
@@ -318,6 +323,7 @@ func (s *Scanner) publish(ctx context.Context, camera Camera, datadir string, sn
 
 		published := segment
 		next.Last = &published
+		s.opts.Metrics.Seen(camera.ID)
 		if s.risk != nil {
 			s.risk.published(camera.ID, datadir, segment.Key())
 		}

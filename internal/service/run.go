@@ -55,11 +55,12 @@ func RunScanner(ctx context.Context, cfg *config.Config, log zerolog.Logger) err
 	}
 	defer closeNATS(n)
 
-	if err := serveMetrics(ctx, cfg, metrics.New(), n, nil, log); err != nil {
+	m := metrics.New()
+	if err := serveMetrics(ctx, cfg, m, n, nil, log); err != nil {
 		return err
 	}
 
-	s, err := NewScanner(ctx, cfg, n.JS, log)
+	s, err := NewScanner(ctx, cfg, n.JS, m, log)
 	if err != nil {
 		return err
 	}

@@ -133,7 +133,7 @@ func OpenStore(ctx context.Context, cfg config.Store) (objectstore.Store, error)
 }
 
 // NewScanner returns the scanner the configuration describes.
-func NewScanner(ctx context.Context, cfg *config.Config, js jetstream.JetStream, log zerolog.Logger) (*scanner.Scanner, error) {
+func NewScanner(ctx context.Context, cfg *config.Config, js jetstream.JetStream, m *metrics.Metrics, log zerolog.Logger) (*scanner.Scanner, error) {
 	cameras := make([]scanner.Camera, 0, len(cfg.Cameras))
 	for _, c := range cfg.Cameras {
 		cameras = append(cameras, scanner.Camera{ID: c.ID, Path: c.Path, Location: c.Location()})
@@ -150,6 +150,9 @@ func NewScanner(ctx context.Context, cfg *config.Config, js jetstream.JetStream,
 		Backfill: scanner.BackfillMode(cfg.Scanner.Backfill),
 		Since:    cfg.Scanner.BackfillSince,
 		Logger:   log,
+
+		RiskThreshold: time.Duration(cfg.Scanner.RiskThreshold),
+		Metrics:       m,
 	})
 }
 

@@ -162,12 +162,12 @@ func (b *SingleBox) RunServices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s, err := NewScanner(ctx, b.cfg, b.nats.JS, b.log)
-	if err != nil {
-		return err
-	}
 	m := metrics.New()
 	if err := serveMetrics(ctx, b.cfg, m, b.nats, store, b.log); err != nil {
+		return err
+	}
+	s, err := NewScanner(ctx, b.cfg, b.nats.JS, m, b.log)
+	if err != nil {
 		return err
 	}
 	a, err := NewArchiver(ctx, b.cfg, b.nats.JS, store, m, b.log)
