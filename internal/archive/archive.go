@@ -117,8 +117,13 @@ type Metadata struct {
 	Stream     *Stream `json:"stream,omitempty"` // video and audio found by the remuxer
 	// CameraStartWall and CameraEndWall are the camera's wall-clock readings
 	// as it wrote them, without a zone.
-	CameraStartWall  string           `json:"camera_start_wall"`
-	CameraEndWall    string           `json:"camera_end_wall"`
+	CameraStartWall string `json:"camera_start_wall"`
+	CameraEndWall   string `json:"camera_end_wall"`
+	// ClockSuspect flags a segment whose camera clock looks wrong: reset to
+	// 1970 or 2000, before 2005, or in the future. The segment is archived
+	// all the same, but its times and object keys do not show when it was
+	// really recorded.
+	ClockSuspect     string           `json:"clock_suspect,omitempty"`
 	Objects          pipeline.Objects `json:"objects"`
 	Thumbnail        Thumbnail        `json:"thumbnail"`
 	IndexFile        string           `json:"index_file"`

@@ -372,6 +372,7 @@ func (w *worker) metadata(event pipeline.Closed, live index.Segment, keys archiv
 		SourceSHA256:     clip.sourceSHA256,
 		RemuxError:       clip.remuxError,
 		Stream:           clip.stream,
+		ClockSuspect:     string(clockSuspect(live, a.opts.Now())),
 		CameraStartWall:  live.Start.Wall().Format(archive.WallFormat),
 		CameraEndWall:    live.End.Wall().Format(archive.WallFormat),
 		Objects:          objects,
@@ -382,6 +383,15 @@ func (w *worker) metadata(event pipeline.Closed, live index.Segment, keys archiv
 		ArchiverVersion:  a.opts.Version,
 		ArchivedAt:       a.opts.Now().UTC(),
 	}
+}
+
+// clockSuspect returns the first suspicion about the segment's start or end
+// time, or ClockPlausible.
+func clockSuspect(live index.Segment, now time.Time) index.ClockSuspicion {
+	if suspicion := index.ClockSuspect(live.Start, now); suspicion != index.ClockPlausible {
+		return suspicion
+	}
+	return index.ClockSuspect(live.End, now)
 }
 
 func (w *worker) putMetadata(ctx context.Context, key string, metadata *archive.Metadata) error {

@@ -71,7 +71,9 @@ type env struct {
 	cameraThumbnails int
 }
 
-func newEnv(t *testing.T, files int, fileSize int64) *env {
+// newEnv starts the servers and the camera; adjust, if given, changes the
+// camera's configuration first.
+func newEnv(t *testing.T, files int, fileSize int64, adjust ...func(*camsim.Config)) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
@@ -90,13 +92,17 @@ func newEnv(t *testing.T, files int, fileSize int64) *env {
 	e.location, err = time.LoadLocation("Europe/Berlin")
 	require.NoError(t, err)
 	e.dir = filepath.Join(t.TempDir(), "camera")
-	e.camera, err = camsim.New(camsim.Config{
+	cameraConfig := camsim.Config{
 		Dir: e.dir, Files: files, FileSize: fileSize, SegmentDuration: 6 * time.Second,
 		// An event picture 1 s into each segment, as thumbnails prefer.
 		Pictures: camsim.PictureConfig{Files: 2, Width: 320, Height: 180},
 		// A clock that crosses the end of daylight saving time in Berlin.
 		Start: time.Date(2025, 10, 26, 2, 59, 0, 0, time.UTC),
-	})
+	}
+	for _, change := range adjust {
+		change(&cameraConfig)
+	}
+	e.camera, err = camsim.New(cameraConfig)
 	require.NoError(t, err)
 	t.Cleanup(func() { e.camera.Close() })
 	return e
@@ -300,6 +306,7 @@ func (e *env) checkArchived(store objectstore.Store, r camsim.Recorded, event pi
 	}
 	require.False(e.t, metadata.ArchivedAt.IsZero())
 	require.Equal(e.t, event.Objects, metadata.Objects)
+	require.Empty(e.t, metadata.ClockSuspect, "segment %s", id)
 
 	if metadata.Thumbnail.Source == "camera" {
 		require.Equal(e.t, "ok", metadata.Thumbnail.Status)

@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -14,6 +17,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hikarchive/hikarchive/internal/archive"
+	"github.com/hikarchive/hikarchive/internal/camsim"
 	"github.com/hikarchive/hikarchive/internal/index"
 	"github.com/hikarchive/hikarchive/internal/metrics"
 	"github.com/hikarchive/hikarchive/internal/testserver"
@@ -209,4 +214,55 @@ func TestArchiverUnreachableStoreLosesNothing(t *testing.T) {
 	archived, lost := e.checkEverySegment(e.store)
 	require.Equal(t, closed, archived)
 	require.Zero(t, lost)
+}
+
+func TestArchiverFallsBackWhenRemuxFails(t *testing.T) {
+	e := newEnv(t, 4, 1<<20)
+	e.record(e.scanner(), 4, 3*time.Second)
+
+	// Damage the first segment after its first 64 bytes: the pack and
+	// system headers still say Program Stream, but no frame survives.
+	first := e.camera.Record()[0]
+	hiv := filepath.Join(e.dir, index.HivName(first.File))
+	file, err := os.OpenFile(hiv, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = file.WriteAt(make([]byte, first.Size-64), int64(first.StartOffset)+64)
+	require.NoError(t, err)
+	require.NoError(t, file.Close())
+
+	e.startArchiver(e.archiverOptions(e.store))
+	e.waitDrained()
+
+	event, ok := e.archivedEvents()[recordID(first)]
+	require.True(t, ok, "the damaged segment must still be archived")
+	var metadata archive.Metadata
+	require.NoError(t, json.Unmarshal(e.get(e.store, event.Objects.Metadata), &metadata))
+	require.Equal(t, "mpeg-ps", metadata.ClipFormat)
+	require.NotEmpty(t, metadata.RemuxError)
+	require.True(t, strings.HasSuffix(event.Objects.Clip, ".ps"))
+
+	data, err := os.ReadFile(hiv)
+	require.NoError(t, err)
+	digest := sha256.Sum256(data[first.StartOffset:first.EndOffset])
+	require.Equal(t, hex.EncodeToString(digest[:]), metadata.SHA256)
+	require.Equal(t, metadata.SHA256, metadata.SourceSHA256)
+	require.Contains(t, e.logs.String(), "remux to MP4 failed; archiving the original Program Stream instead")
+}
+
+func TestArchiverFlagsResetClock(t *testing.T) {
+	e := newEnv(t, 4, 1<<20, func(c *camsim.Config) {
+		c.Start = time.Date(2000, 1, 1, 0, 0, 5, 0, time.UTC)
+	})
+	e.record(e.scanner(), 4, 3*time.Second)
+
+	e.startArchiver(e.archiverOptions(e.store))
+	e.waitDrained()
+
+	archived := e.archivedEvents()
+	require.NotEmpty(t, archived)
+	for _, event := range archived {
+		var metadata archive.Metadata
+		require.NoError(t, json.Unmarshal(e.get(e.store, event.Objects.Metadata), &metadata))
+		require.Equal(t, "reset-2000", metadata.ClockSuspect, "segment %s", event.Segment.ID)
+	}
 }
