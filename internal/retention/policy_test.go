@@ -78,7 +78,7 @@ func TestParseKey(t *testing.T) {
 
 	for _, key := range []string{
 		"yard/2025/10/26/notes.txt",
-		"yard/2025/10/26/20251026T015900.956229Z_sd_ch01-hiv00042-slot007.mp4",
+		"yard/2025/10/26/20251026T015900.956229Z_sd_ch01-hiv00042-slot007.avi",
 		"yard/2025/10/27/20251026T015900.956229Z_sd_ch01-hiv00042-slot007.ps",
 		"yard/2025/10/26/x/20251026T015900.956229Z_sd_ch01-hiv00042-slot007.ps",
 		"yard/2025/10/26/2025-10-26T01:59:00Z_sd_ch01-hiv00042-slot007.ps",

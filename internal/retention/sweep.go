@@ -237,12 +237,13 @@ func describe(ctx context.Context, opts Options, g *group) Segment {
 		} else {
 			segment.Camera = metadata.Segment.Camera
 			add(metadata.Objects.Clip)
+			add(metadata.Objects.Original)
 			add(metadata.Objects.Thumbnail)
 		}
 	} else {
 		segment.Orphan = true
 	}
-	for _, extension := range []string{".ps", ".jpg"} {
+	for _, extension := range []string{".mp4", ".ps", ".jpg"} {
 		if info, ok := g.objects[extension]; ok {
 			add(info.Key)
 		}

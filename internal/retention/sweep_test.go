@@ -69,14 +69,14 @@ func putSegment(t *testing.T, store objectstore.Store, camera string, start time
 	keys := archive.KeysFor(prefix, segment)
 	metadata, err := json.Marshal(archive.Metadata{
 		Version: archive.MetadataVersion, Segment: segment,
-		Objects: pipeline.Objects{Clip: keys.Clip, Thumbnail: keys.Thumbnail, Metadata: keys.Metadata},
+		Objects: pipeline.Objects{Clip: keys.MP4, Thumbnail: keys.Thumbnail, Metadata: keys.Metadata},
 	})
 	require.NoError(t, err)
 
 	for _, object := range []struct {
 		key  string
 		data []byte
-	}{{keys.Clip, []byte("clip")}, {keys.Thumbnail, []byte("jpeg")}, {keys.Metadata, metadata}} {
+	}{{keys.MP4, []byte("clip")}, {keys.Thumbnail, []byte("jpeg")}, {keys.Metadata, metadata}} {
 		if lock.Mode != "" {
 			_, err = store.(objectstore.Locker).PutRetained(ctx, object.key, bytes.NewReader(object.data), int64(len(object.data)), objectstore.PutOptions{}, lock)
 		} else {
@@ -99,7 +99,7 @@ func exists(t *testing.T, store objectstore.Store, key string) bool {
 
 func requireSegment(t *testing.T, store objectstore.Store, keys archive.Keys, present bool) {
 	t.Helper()
-	for _, key := range []string{keys.Clip, keys.Thumbnail, keys.Metadata} {
+	for _, key := range []string{keys.MP4, keys.Thumbnail, keys.Metadata} {
 		require.Equal(t, present, exists(t, store, key), "object %s", key)
 	}
 }
@@ -164,7 +164,7 @@ func TestSweepDryRunDeletesNothing(t *testing.T) {
 
 	require.True(t, report.DryRun)
 	require.Equal(t, []string{stemOf(old)}, stems(report.Deleted))
-	require.Equal(t, []string{old.Metadata, old.Clip, old.Thumbnail}, report.Deleted[0].Keys, "metadata first")
+	require.Equal(t, []string{old.Metadata, old.MP4, old.Thumbnail}, report.Deleted[0].Keys, "metadata first")
 	requireSegment(t, store, old, true)
 }
 
@@ -179,14 +179,14 @@ func TestSweepOrphansAfterGrace(t *testing.T) {
 	report, err := Sweep(ctx, opts)
 	require.NoError(t, err)
 	require.Empty(t, report.Deleted)
-	require.True(t, exists(t, store, orphan.Clip))
+	require.True(t, exists(t, store, orphan.MP4))
 
 	opts.Now = func() time.Time { return time.Now().Add(2 * DefaultOrphanGrace) }
 	report, err = Sweep(ctx, opts)
 	require.NoError(t, err)
 	require.Equal(t, []string{stemOf(orphan)}, stems(report.Deleted))
 	require.True(t, report.Deleted[0].Orphan)
-	require.False(t, exists(t, store, orphan.Clip))
+	require.False(t, exists(t, store, orphan.MP4))
 	require.False(t, exists(t, store, orphan.Thumbnail))
 }
 
@@ -215,10 +215,10 @@ func TestSweepKeepsLockedSegments(t *testing.T) {
 	requireSegment(t, store, unlocked, false)
 
 	// The versions are gone too, not hidden behind delete markers.
-	for _, key := range []string{unlocked.Clip, unlocked.Thumbnail, unlocked.Metadata} {
+	for _, key := range []string{unlocked.MP4, unlocked.Thumbnail, unlocked.Metadata} {
 		require.NoError(t, store.DeleteVersions(ctx, key))
 	}
-	require.ErrorIs(t, store.DeleteVersions(ctx, governance.Clip), objectstore.ErrLocked)
+	require.ErrorIs(t, store.DeleteVersions(ctx, governance.MP4), objectstore.ErrLocked)
 }
 
 func TestSweepLocalStore(t *testing.T) {
