@@ -7,15 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
 	"github.com/hikarchive/hikarchive/internal/index"
 )
-
-// rateWindow is how many of the newest closed segments the write rate is
-// measured over.
-const rateWindow = 20
 
 // inspectReport is the JSON output of hikarchive inspect.
 type inspectReport struct {
@@ -34,7 +31,7 @@ type datadirReport struct {
 	OldestFile  uint32          `json:"oldest_file"`
 	CurrentFile uint32          `json:"current_file"`
 	Ring        *ringEstimate   `json:"ring,omitempty"`
-	Open        *segmentReport  `json:"open,omitempty"`
+	Open        []segmentReport `json:"open,omitempty"` // one per channel that is recording
 	Segments    []segmentReport `json:"segments"`
 	Suspects    map[string]int  `json:"clock_suspects,omitempty"`
 	Skipped     int             `json:"segments_outside_range"`
@@ -42,6 +39,7 @@ type datadirReport struct {
 
 type segmentReport struct {
 	Key         string    `json:"key"`
+	Channel     uint16    `json:"channel"`
 	File        string    `json:"file"`
 	Slot        uint16    `json:"slot"`
 	Start       time.Time `json:"start"`
@@ -59,7 +57,6 @@ type segmentReport struct {
 // with the scene, and event cameras stop writing between events.
 type ringEstimate struct {
 	BytesPerSecond   float64 `json:"bytes_per_second"`
-	WritePosition    int64   `json:"write_position"`
 	BytesUntilOldest int64   `json:"bytes_until_oldest_recycled"`
 	SecondsUntil     float64 `json:"seconds_until_oldest_recycled"`
 }
@@ -201,7 +198,7 @@ func inspectStorage(root string, loc *time.Location, filter func(start, end time
 		d.Files = snapshot.Files
 		d.OldestFile = snapshot.OldestFile
 		d.CurrentFile = snapshot.CurrentFile
-		d.Ring = estimateRing(snapshot)
+		d.Ring = estimateRing(snapshot, datadir.Path)
 
 		for _, seg := range snapshot.Closed {
 			r := describeSegment(seg, loc, now)
@@ -217,9 +214,10 @@ func inspectStorage(root string, loc *time.Location, filter func(start, end time
 			}
 			d.Segments = append(d.Segments, r)
 		}
-		if snapshot.Open != nil {
-			open := describeSegment(*snapshot.Open, loc, now)
-			d.Open = &open
+		for _, view := range snapshot.ChannelViews() {
+			if view.Open != nil {
+				d.Open = append(d.Open, describeSegment(*view.Open, loc, now))
+			}
 		}
 		report.Datadirs = append(report.Datadirs, d)
 	}
@@ -229,6 +227,7 @@ func inspectStorage(root string, loc *time.Location, filter func(start, end time
 func describeSegment(seg index.Segment, loc *time.Location, now time.Time) segmentReport {
 	r := segmentReport{
 		Key:         seg.Key().String(),
+		Channel:     seg.Channel,
 		File:        seg.HivName(),
 		Slot:        seg.Slot,
 		Start:       realTime(seg.Start, loc),
@@ -250,47 +249,29 @@ func realTime(p index.PackedTime, loc *time.Location) time.Time {
 	return p.In(loc).In(loc)
 }
 
-// estimateRing estimates how long until the camera recycles the oldest file.
-// The camera writes the current file up to the end, then recycles the files
-// after it in ring order, the oldest first. So the bytes left are the rest of
-// the current file plus every file strictly between the current and the
-// oldest one. It returns nil when there are too few segments to measure a
-// rate.
-//
-// NOTE: it takes every hiv file to be index.HivFileSize bytes and ignores
-// the info region that grows down from the end of each file, so the real
-// time is somewhat shorter.
-func estimateRing(s *index.Snapshot) *ringEstimate {
-	if len(s.Closed) < 2 || s.Files == 0 {
+// estimateRing estimates how long until the camera recycles the file that
+// holds the oldest live segment, from each channel's recent write rate and
+// the bytes a file really holds. It returns nil when there are too few
+// segments to measure a rate. datadir is the folder of the hiv files.
+func estimateRing(s *index.Snapshot, datadir string) *ringEstimate {
+	if len(s.Closed) == 0 {
 		return nil
 	}
 
-	recent := s.Closed[max(0, len(s.Closed)-rateWindow):]
-	var bytes int64
-	for _, seg := range recent {
-		bytes += seg.Size()
+	oldest := s.Closed[0]
+	hivSize := int64(index.HivFileSize)
+	if info, err := os.Stat(filepath.Join(datadir, oldest.HivName())); err == nil && info.Size() > 0 {
+		hivSize = info.Size()
 	}
-	elapsed := recent[len(recent)-1].End.Wall().Sub(recent[0].Start.Wall()).Seconds()
-	if elapsed <= 0 || bytes <= 0 {
+
+	headroom, ok := s.HeadroomFor(oldest, hivSize)
+	if !ok {
 		return nil
 	}
-
-	position := int64(recent[len(recent)-1].EndOffset)
-	if s.Open != nil {
-		position = int64(s.Open.StartOffset)
-	}
-	between := (int(s.OldestFile) - int(s.CurrentFile) - 1 + s.Files) % s.Files
-	if s.OldestFile == s.CurrentFile {
-		between = 0 // the ring has not wrapped: nothing older to recycle yet
-	}
-	remaining := max(0, index.HivFileSize-position) + int64(between)*index.HivFileSize
-
-	rate := float64(bytes) / elapsed
 	return &ringEstimate{
-		BytesPerSecond:   rate,
-		WritePosition:    position,
-		BytesUntilOldest: remaining,
-		SecondsUntil:     float64(remaining) / rate,
+		BytesPerSecond:   headroom.BytesPerSecond,
+		BytesUntilOldest: headroom.BytesUntilRecycle,
+		SecondsUntil:     headroom.Time.Seconds(),
 	}
 }
 
@@ -309,9 +290,10 @@ func printInspectTables(w io.Writer, report *inspectReport) {
 			fmt.Fprintf(w, "  write rate: %.0f kbit/s over the newest segments; oldest file recycled in about %s (%d MiB left)\n",
 				d.Ring.BytesPerSecond*8/1000, time.Duration(d.Ring.SecondsUntil*float64(time.Second)).Round(time.Minute), d.Ring.BytesUntilOldest>>20)
 		}
-		if d.Open != nil {
-			fmt.Fprintf(w, "  open: %s slot %d since %s at byte %d\n", d.Open.File, d.Open.Slot, d.Open.Start.Format("2006-01-02 15:04:05"), d.Open.StartOffset)
-		} else {
+		for _, open := range d.Open {
+			fmt.Fprintf(w, "  open: channel %d, %s slot %d since %s at byte %d\n", open.Channel, open.File, open.Slot, open.Start.Format("2006-01-02 15:04:05"), open.StartOffset)
+		}
+		if len(d.Open) == 0 {
 			fmt.Fprintln(w, "  open: none")
 		}
 		for clock, count := range d.Suspects {
@@ -320,9 +302,9 @@ func printInspectTables(w io.Writer, report *inspectReport) {
 		fmt.Fprintf(w, "  %d closed segments listed, %d outside the time range\n\n", len(d.Segments), d.Skipped)
 
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  FILE\tSLOT\tSTART\tEND\tSECONDS\tBYTES\tCLOCK")
+		fmt.Fprintln(tw, "  CHANNEL\tFILE\tSLOT\tSTART\tEND\tSECONDS\tBYTES\tCLOCK")
 		for _, s := range d.Segments {
-			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%.1f\t%d\t%s\n", s.File, s.Slot, s.Start.Format("2006-01-02 15:04:05"), s.End.Format("15:04:05"), s.Seconds, s.Bytes, s.Clock)
+			fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\t%s\t%.1f\t%d\t%s\n", s.Channel, s.File, s.Slot, s.Start.Format("2006-01-02 15:04:05"), s.End.Format("15:04:05"), s.Seconds, s.Bytes, s.Clock)
 		}
 		tw.Flush()
 	}
