@@ -32,7 +32,7 @@ type clipInfo struct {
 	sourceSize   int64
 	sourceSHA256 string
 	original     string // key of the original Program Stream kept beside an MP4
-	remuxError   string // why an MP4 was configured but the clip is the original
+	remuxError   string // reason the clip is the original although MP4 was configured
 	stream       *archive.Stream
 }
 

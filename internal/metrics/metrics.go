@@ -141,12 +141,12 @@ func (m *Metrics) Pending(consumer string, n uint64) {
 type Check func(ctx context.Context) error
 
 // checkTimeout bounds one readiness check, so a hung dependency makes the
-// endpoint answer "not ready" instead of hanging the prober.
+// endpoint return "not ready" instead of hanging the prober.
 const checkTimeout = 5 * time.Second
 
 // Handler returns the HTTP handler for /metrics, /healthz and /readyz.
-// /healthz answers 200 while the process serves requests. /readyz runs
-// every check and answers 503 with the failures when one fails, so a load
+// /healthz returns 200 while the process serves requests. /readyz runs
+// every check and returns 503 with the failures when one fails, so a load
 // balancer or Kubernetes stops counting on a process that lost NATS or S3.
 func (m *Metrics) Handler(checks map[string]Check) http.Handler {
 	mux := http.NewServeMux()

@@ -15,8 +15,8 @@ import (
 	"github.com/hikarchive/hikarchive/internal/retention"
 )
 
-// readinessProbeKey is a key that is never written; a Stat of it answers
-// ErrNotFound from a reachable store.
+// readinessProbeKey is a key that is never written, so a reachable store
+// returns ErrNotFound for it.
 const readinessProbeKey = ".hikarchive-readiness-probe"
 
 // serveMetrics serves /metrics, /healthz and /readyz when metrics.listen is
@@ -49,8 +49,8 @@ func serveMetrics(ctx context.Context, cfg *config.Config, m *metrics.Metrics, n
 	return err
 }
 
-// newSweeper returns the retention sweeper the configuration asks for, or
-// nil when it has no retention section.
+// newSweeper returns the retention sweeper that the configuration sets up,
+// or nil when it has no retention section.
 func newSweeper(ctx context.Context, cfg *config.Config, js jetstream.JetStream, store objectstore.Store, log zerolog.Logger) (*retention.Sweeper, error) {
 	if cfg.Retention == nil {
 		return nil, nil
