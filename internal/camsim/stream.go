@@ -34,6 +34,7 @@ const (
 	NoAudio AudioCodec = iota
 	G711A              // G.711 A-law, 8 kHz mono, stream type 0x90
 	G711U              // G.711 u-law, 8 kHz mono, stream type 0x91
+	AAC                // the embedded AAC LC clip, 16 kHz mono ADTS, stream type 0x0f
 )
 
 // StreamConfig describes a program stream for WriteStream. The zero value
@@ -69,8 +70,17 @@ type StreamConfig struct {
 	PrivateData bool // a private stream 1 packet and a padding packet after each key frame
 
 	// MaxPESPayload splits each frame into PES packets of at most this
-	// many payload bytes; default the largest packet.
+	// many payload bytes; default the largest packet. With AAC audio it
+	// also splits the audio packets, so an ADTS frame can span two.
 	MaxPESPayload int
+
+	// AACFramesPerPES puts this many ADTS frames into each audio PES
+	// packet, which then carries the PTS of the first; default 1.
+	AACFramesPerPES int
+
+	// AACWithCRC writes every ADTS header with protection_absent 0 and a
+	// 2-byte CRC field.
+	AACWithCRC bool
 }
 
 // StreamInfo describes the stream WriteStream wrote.
@@ -80,6 +90,7 @@ type StreamInfo struct {
 	FirstPTS   uint64 // PTS of the first frame
 	Bytes      int64  // bytes written
 	AudioBytes int64  // G.711 bytes, one per sample
+	AACFrames  int    // ADTS frames of 1024 samples at 16 kHz
 	Width      int
 	Height     int
 }
@@ -177,7 +188,15 @@ func WriteStream(w io.Writer, cfg StreamConfig) (StreamInfo, error) {
 		}
 		pts := (cfg.StartPTS + uint64(n)*ticksPerFrame) % (ps.MaxTimestamp + 1)
 		sw.frame(n, au, pts, info.KeyFrames-1)
-		if cfg.Audio != NoAudio {
+		switch cfg.Audio {
+		case NoAudio:
+		case AAC:
+			k, err := sw.aacUntil(n)
+			if err != nil {
+				return info, err
+			}
+			info.AACFrames += k
+		default:
 			info.AudioBytes += int64(sw.audio(n, pts))
 		}
 		if cfg.JunkEvery > 0 && (n+1)%cfg.JunkEvery == 0 {
@@ -197,6 +216,7 @@ type streamWriter struct {
 	w         io.Writer
 	videoType uint8
 	buf       []byte
+	aacNext   int // number of the next AAC frame to write
 	n         int64
 	err       error
 }
@@ -253,8 +273,11 @@ func (s *streamWriter) appendStreamMap(b []byte, n int) []byte {
 	var audio ps.ElementaryStream
 	if s.cfg.Audio != NoAudio {
 		audio = ps.ElementaryStream{StreamType: ps.StreamTypeG711A, StreamID: ps.CodeAudio}
-		if s.cfg.Audio == G711U {
+		switch s.cfg.Audio {
+		case G711U:
 			audio.StreamType = ps.StreamTypeG711U
+		case AAC:
+			audio.StreamType = ps.StreamTypeAAC
 		}
 		m.Streams = append(m.Streams, audio)
 	}

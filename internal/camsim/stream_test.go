@@ -60,3 +60,39 @@ func TestWriteStreamDemuxes(t *testing.T) {
 		})
 	}
 }
+
+func TestWriteStreamAAC(t *testing.T) {
+	for name, cfg := range map[string]StreamConfig{
+		"one frame per packet": {Frames: 50, Audio: AAC},
+		"crc, three per packet, split packets": {Frames: 50, Audio: AAC, AACWithCRC: true, AACFramesPerPES: 3,
+			MaxPESPayload: 100},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			info, err := WriteStream(&buf, cfg)
+			require.NoError(t, err)
+
+			d := ps.NewDemuxer(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+			var audio []byte
+			for {
+				p, err := d.Next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				require.NoError(t, err)
+				if p.IsAudio() {
+					assert.Equal(t, uint8(ps.StreamTypeAAC), p.StreamType)
+					audio = append(audio, p.Payload...)
+				}
+			}
+			frames, err := splitADTS(audio)
+			require.NoError(t, err)
+			assert.Len(t, frames, info.AACFrames)
+			// 2 s of video need 2*16000/1024 = 31.25 frames of audio.
+			assert.GreaterOrEqual(t, info.AACFrames, 32)
+			for _, f := range frames {
+				assert.Equal(t, !cfg.AACWithCRC, f[1]&0x01 == 1, "protection_absent")
+			}
+		})
+	}
+}

@@ -28,7 +28,8 @@ function report(error) {
   if (sent) return;
   sent = true;
   fetch("/result", {method: "POST", body: JSON.stringify({
-    width: v.videoWidth, height: v.videoHeight, time: v.currentTime, error: error || ""})});
+    width: v.videoWidth, height: v.videoHeight, time: v.currentTime,
+    audioBytes: v.webkitAudioDecodedByteCount || 0, error: error || ""})});
 }
 v.addEventListener("timeupdate", () => { if (v.currentTime > 1) report(); });
 v.addEventListener("error", () => report("media error " + (v.error ? v.error.code + " " + v.error.message : "")));
@@ -41,6 +42,10 @@ type playResult struct {
 	Height int     `json:"height"`
 	Time   float64 `json:"time"`
 	Error  string  `json:"error"`
+
+	// AudioBytes is Chromium's webkitAudioDecodedByteCount, 0 for a
+	// clip whose audio Chromium did not decode.
+	AudioBytes int `json:"audioBytes"`
 }
 
 // TestChromiumPlaysClip serves remuxed clips from a loopback HTTP server,
@@ -57,6 +62,7 @@ func TestChromiumPlaysClip(t *testing.T) {
 	for name, cfg := range map[string]camsim.StreamConfig{
 		"h264":           {Frames: 75},
 		"h264 with alaw": {Frames: 75, Audio: camsim.G711A},
+		"h264 with aac":  {Frames: 75, Audio: camsim.AAC},
 	} {
 		t.Run(name, func(t *testing.T) {
 			src, _ := writeStream(t, cfg)
@@ -69,6 +75,9 @@ func TestChromiumPlaysClip(t *testing.T) {
 			assert.Greater(t, got.Time, 1.0, "playback advanced past 1 s")
 			assert.Equal(t, 320, got.Width)
 			assert.Equal(t, 180, got.Height)
+			if cfg.Audio != camsim.NoAudio {
+				assert.Positive(t, got.AudioBytes, "audio decoded")
+			}
 		})
 	}
 }

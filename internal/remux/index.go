@@ -233,6 +233,14 @@ func (x *indexer) audioPacket(pkt ps.ESPacket) {
 	if pkt.StreamID != x.audioID || pkt.Truncated || len(pkt.Payload) == 0 {
 		return
 	}
+	if pkt.StreamType == ps.StreamTypeAAC {
+		var pts int64
+		if pkt.HasPTS {
+			pts = x.unwrap(pkt.PTS)
+		}
+		x.p.aac.add(pkt.Payload, pkt.PayloadOffset, pts, pkt.HasPTS)
+		return
+	}
 
 	var pts int64
 	switch {

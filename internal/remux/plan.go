@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/hikarchive/hikarchive/internal/mp4"
@@ -38,6 +39,7 @@ type Plan struct {
 	started       bool // a key frame with parameter sets has been kept
 
 	audioType uint8
+	aac       adtsReader // AAC frames, when the audio stream type is AAC
 	movie     *mp4.Movie
 	info      Info
 }
@@ -181,16 +183,21 @@ func (p *Plan) sampleEntry() ([]byte, error) {
 	return mp4.VideoSampleEntry("avc1", "avcC", sps.Width, sps.Height, config), nil
 }
 
-// audioTrack returns the FLAC track of G.711 audio, or nil when the source
-// has no audio the MP4 can hold; Info says why.
+// audioTrack returns the FLAC track of G.711 audio or the AAC track, or
+// nil when the source has no audio the MP4 can hold; Info says why.
 func (p *Plan) audioTrack() *mp4.Track {
+	if p.audioType == ps.StreamTypeAAC {
+		// Packets before the stream map named the type went to p.audio.
+		p.audio = nil
+		return p.aacTrack()
+	}
 	if len(p.audio) == 0 {
 		return nil
 	}
 	p.info.AudioCodec = ps.StreamTypeName(p.audioType)
 	if p.audioType != ps.StreamTypeG711A && p.audioType != ps.StreamTypeG711U {
-		// NOTE: AAC and MPEG audio are left out, not yet remuxed.
-		p.info.AudioSkip = fmt.Sprintf("%s is not remuxed; only G.711 audio is", p.info.AudioCodec)
+		// NOTE: MPEG-1 and MPEG-2 audio are left out, not yet remuxed.
+		p.info.AudioSkip = fmt.Sprintf("%s is not remuxed; only G.711 and AAC audio are", p.info.AudioCodec)
 		if p.audioType == 0 {
 			p.info.AudioCodec = ""
 			p.info.AudioSkip = "no stream map names the audio stream's type"
@@ -239,6 +246,51 @@ func (p *Plan) audioTrack() *mp4.Track {
 	}
 }
 
+// aacTrack returns the AAC track, one sample per raw AAC frame, or nil when
+// the source has no usable AAC frame; Info says why.
+func (p *Plan) aacTrack() *mp4.Track {
+	r := &p.aac
+	if r.skip == "" && len(r.frames) == 0 {
+		return nil
+	}
+	p.info.AudioCodec = ps.StreamTypeName(ps.StreamTypeAAC)
+	if r.skip != "" {
+		p.info.AudioSkip = r.skip
+		r.frames = nil
+		return nil
+	}
+
+	// Audio before the first video frame cannot be shown with a picture.
+	videoStart := p.video[0].pts
+	kept := r.frames[:0]
+	for _, f := range r.frames {
+		if f.pts >= videoStart {
+			kept = append(kept, f)
+		}
+	}
+	r.frames = kept
+	if len(r.frames) == 0 {
+		return nil
+	}
+
+	// Every frame holds 1024 samples, so with the sample rate as the
+	// timescale each sample lasts 1024 units.
+	rate := r.config.sampleRate()
+	samples := make([]mp4.Sample, len(r.frames))
+	for i, f := range r.frames {
+		samples[i] = mp4.Sample{Size: f.size, DTS: int64(i) * aacFrameSamples, Sync: true}
+	}
+	asc := mp4.AudioSpecificConfig(r.config.objectType, r.config.frequencyIndex, r.config.channelConfig)
+	p.info.AudioFormat = "aac"
+	return &mp4.Track{
+		Timescale:    uint32(rate),
+		SampleEntry:  mp4.AACSampleEntry(r.config.channels(), rate, asc),
+		StartPTS:     (r.frames[0].pts - videoStart) * int64(rate) / videoTimescale,
+		LastDuration: aacFrameSamples,
+		Samples:      samples,
+	}
+}
+
 // WriteTo runs pass 2: it writes the MP4 to dst, reading every payload
 // from the source again. It fails if the source no longer matches pass 1,
 // as when the camera overwrites the segment in between.
@@ -261,9 +313,12 @@ func (p *Plan) WriteTo(ctx context.Context, dst io.Writer) (int64, error) {
 				return false
 			}
 		}
-		if track == 0 {
+		switch {
+		case track == 0:
 			out, err = p.videoPayload(out[:0], &in, sample)
-		} else {
+		case p.audioType == ps.StreamTypeAAC:
+			out, err = p.aacPayload(out[:0], sample)
+		default:
 			out, pcm, err = p.audioPayload(out[:0], pcm, audioSamples, sample)
 			audioSamples += uint64(min(int(p.audio[sample].span.n), flacMaxBlock))
 		}
@@ -305,6 +360,19 @@ func (p *Plan) videoPayload(out []byte, in *[]byte, i int) ([]byte, error) {
 		out = append(out, byte(len(nal)>>24), byte(len(nal)>>16), byte(len(nal)>>8), byte(len(nal)))
 		out = append(out, nal...)
 	})
+	return out, nil
+}
+
+// aacPayload appends the raw AAC frame i.
+func (p *Plan) aacPayload(out []byte, i int) ([]byte, error) {
+	f := p.aac.frames[i]
+	for _, sp := range p.aac.frameSpan[f.firstSpan : f.firstSpan+f.spans] {
+		start := len(out)
+		out = slices.Grow(out, int(sp.n))[:start+int(sp.n)]
+		if got, err := p.src.ReadAt(out[start:], sp.off); err != nil && (got < int(sp.n) || !errors.Is(err, io.EOF)) {
+			return out, fmt.Errorf("remux pass 2: read AAC payload at source offset %d: %w", sp.off, err)
+		}
+	}
 	return out, nil
 }
 

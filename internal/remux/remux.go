@@ -1,6 +1,6 @@
 // Package remux turns a Hikvision segment, an MPEG-2 program stream, into a
 // progressive MP4 that browsers and ffmpeg play: H.264 as avc1, H.265 as
-// hvc1, G.711 audio as FLAC. It reads the source twice, once to index the
+// hvc1, G.711 audio as FLAC and AAC audio as mp4a. It reads the source twice, once to index the
 // samples and once to copy their payloads, so memory grows with the number
 // of frames and not with the segment size. BenchmarkRemux measured a peak
 // heap of about 300 bytes per frame, audio included, plus fixed buffers of

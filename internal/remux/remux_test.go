@@ -68,6 +68,7 @@ type probeStream struct {
 	Width        int    `json:"width"`
 	Height       int    `json:"height"`
 	SampleRate   string `json:"sample_rate"`
+	Channels     int    `json:"channels"`
 	NbFrames     string `json:"nb_frames"`
 	NbReadFrames string `json:"nb_read_frames"`
 	Duration     string `json:"duration"`
