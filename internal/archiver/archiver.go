@@ -129,7 +129,7 @@ func New(ctx context.Context, js jetstream.JetStream, opts Options) (*Archiver, 
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       opts.AckWait,
 		MaxDeliver:    -1,
-		MaxAckPending: max(64, opts.Concurrency*4),
+		MaxAckPending: max(64, opts.Concurrency*fetchBatch*2),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create or update consumer %s on stream %s: %w", opts.Consumer, pipeline.SegmentsStream, err)
@@ -188,15 +188,16 @@ func (a *Archiver) Run(ctx context.Context) error {
 	return nil
 }
 
-// work fetches one message at a time while ctx lives, and processes each
-// under the work context, which outlives ctx by the shutdown grace.
+// work takes the most urgent of the events available while ctx lives (see
+// Urgency ordering in urgency.go), and processes each under the work
+// context, which outlives ctx by the shutdown grace.
 func (a *Archiver) work(ctx, work context.Context, id int) {
 	log := a.log.With().Int("worker", id).Logger()
 	w := &worker{archiver: a, log: log}
 
 	failures := 0
 	for ctx.Err() == nil {
-		msg, err := a.next(ctx)
+		msg, err := w.next(ctx)
 		switch {
 		case err == nil:
 			failures = 0
@@ -240,12 +241,39 @@ func (a *Archiver) reportPending(ctx context.Context) {
 	}
 }
 
-// next waits up to fetchWait for the next message. The wait is bounded, so a
-// worker notices a closed context soon even on an idle stream.
-func (a *Archiver) next(ctx context.Context) (jetstream.Msg, error) {
-	fetch, cancel := context.WithTimeout(ctx, fetchWait)
-	defer cancel()
-	return a.consumer.Next(jetstream.FetchContext(fetch))
+// next returns the most urgent of the events available now, and naks the
+// others of its batch with no delay so that any worker can take them. On
+// an idle stream it waits up to fetchWait for one event. The wait is
+// bounded, so a worker notices a closed context soon.
+func (w *worker) next(ctx context.Context) (jetstream.Msg, error) {
+	batch, err := w.archiver.consumer.FetchNoWait(fetchBatch)
+	if err != nil {
+		return nil, err
+	}
+	var msgs []jetstream.Msg
+	for msg := range batch.Messages() {
+		msgs = append(msgs, msg)
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && len(msgs) == 0 {
+		return nil, err
+	}
+
+	if len(msgs) == 0 {
+		fetch, cancel := context.WithTimeout(ctx, fetchWait)
+		defer cancel()
+		return w.archiver.consumer.Next(jetstream.FetchContext(fetch))
+	}
+	if len(msgs) == 1 {
+		return msgs[0], nil
+	}
+
+	ranked := w.rank(msgs)
+	for _, msg := range ranked[1:] {
+		if err := msg.Nak(); err != nil {
+			w.log.Debug().Err(err).Msg("handing back a less urgent segment event failed; it is delivered again after the ack wait")
+		}
+	}
+	return ranked[0], nil
 }
 
 // fetchWait bounds one pull request.
