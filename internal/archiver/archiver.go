@@ -58,6 +58,11 @@ type Options struct {
 	Clip         string
 	KeepOriginal bool
 
+	// Lock, when set, locks the objects of each archived segment with S3
+	// Object Lock until its retention rule expires; New checks that the
+	// bucket has Object Lock enabled.
+	Lock *Lock
+
 	Thumbnail thumbnail.Options // Width 0 disables thumbnails
 	Metrics   *metrics.Metrics  // nil records nothing
 	Version   string            // archiver version written into metadata
@@ -114,6 +119,10 @@ func New(ctx context.Context, js jetstream.JetStream, opts Options) (*Archiver, 
 	}
 	if opts.Clip != ClipMP4 && opts.Clip != ClipPS {
 		return nil, fmt.Errorf("archiver: unknown clip format %q: use %q or %q", opts.Clip, ClipMP4, ClipPS)
+	}
+
+	if err := checkLocking(ctx, opts.Store, opts.Lock); err != nil {
+		return nil, err
 	}
 
 	cameras := make(map[string]Camera, len(opts.Cameras))

@@ -261,8 +261,15 @@ func (w *worker) copySegment(ctx context.Context, dir string, event pipeline.Clo
 		return res
 	}
 
+	lock, locked := w.retentionFor(event.Segment, log)
+	if locked {
+		if err := w.lockObjects(ctx, clip, keys, thumb, lock); err != nil {
+			return retry(err)
+		}
+	}
+
 	metadata := w.metadata(event, live, keys, clip, thumb)
-	if err := w.putMetadata(ctx, keys.Metadata, metadata); err != nil {
+	if err := w.putMetadata(ctx, keys.Metadata, metadata, lock, locked); err != nil {
 		return retry(err)
 	}
 
@@ -394,12 +401,19 @@ func clockSuspect(live index.Segment, now time.Time) index.ClockSuspicion {
 	return index.ClockSuspect(live.End, now)
 }
 
-func (w *worker) putMetadata(ctx context.Context, key string, metadata *archive.Metadata) error {
+// putMetadata uploads the metadata document, with retention r when locked.
+func (w *worker) putMetadata(ctx context.Context, key string, metadata *archive.Metadata, r objectstore.Retention, locked bool) error {
 	data, err := json.MarshalIndent(metadata, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode metadata: %w", err)
 	}
-	if _, err := w.archiver.opts.Store.Put(ctx, key, bytes.NewReader(data), int64(len(data)), objectstore.PutOptions{ContentType: archive.MetadataContentType}); err != nil {
+
+	if locked {
+		err = w.putLockedMetadata(ctx, key, data, r)
+	} else {
+		_, err = w.archiver.opts.Store.Put(ctx, key, bytes.NewReader(data), int64(len(data)), objectstore.PutOptions{ContentType: archive.MetadataContentType})
+	}
+	if err != nil {
 		return fmt.Errorf("upload metadata %s: %w", key, err)
 	}
 	return nil

@@ -214,7 +214,19 @@ type Retention struct {
 	DryRun   bool            `yaml:"dry_run"`   // log what would be deleted, delete nothing
 	LeaseTTL Duration        `yaml:"lease_ttl"` // how long one sweeper holds the lock without renewing it
 	Rules    []RetentionRule `yaml:"rules"`
+
+	// LockMode, "governance" or "compliance", makes the archiver lock each
+	// segment's objects with S3 Object Lock until its rule lets the sweep
+	// delete them. Empty sets no lock. It needs an S3 bucket created with
+	// Object Lock enabled, which the archiver checks at start.
+	LockMode string `yaml:"lock_mode"`
 }
+
+// Object Lock modes for Retention.LockMode.
+const (
+	LockGovernance = "governance"
+	LockCompliance = "compliance"
+)
 
 // RetentionRule keeps a camera's segments for a duration. An empty camera
 // applies to every camera without a rule of its own.

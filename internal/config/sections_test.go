@@ -29,6 +29,9 @@ func TestSectionErrors(t *testing.T) {
 		{"zero keep", "retention:\n  rules:\n    - camera: front\n      keep: 0s\n", "retention.rules[0].keep: keep must be positive"},
 		{"duplicate rule", "retention:\n  rules:\n    - keep: 1h\n    - keep: 2h\n", "retention.rules[1].camera: a second rule"},
 		{"retention schedule", "retention:\n  schedule: every hour\n  rules:\n    - keep: 1h\n", "retention.schedule: invalid schedule"},
+		{"lock mode", "retention:\n  lock_mode: legal-hold\n  rules:\n    - keep: 1h\n", `retention.lock_mode: unknown object lock mode "legal-hold"`},
+		{"lock on local store", "store:\n  kind: local\nretention:\n  lock_mode: governance\n  rules:\n    - keep: 1h\n", "retention.lock_mode: object lock needs an S3 store"},
+		{"lock without rules", "store:\n  kind: s3\n  s3:\n    endpoint: s3.example.com\n    bucket: footage\nretention:\n  lock_mode: compliance\n", "retention.lock_mode: object lock needs a retention rule"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -37,4 +40,13 @@ func TestSectionErrors(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+func TestRetentionLockMode(t *testing.T) {
+	text := validScanner + "store:\n  kind: s3\n  s3:\n    endpoint: s3.example.com\n    bucket: footage\n" +
+		"retention:\n  lock_mode: compliance\n  rules:\n    - keep: 720h\n"
+	cfg, err := Load(writeConfig(t, text))
+	require.NoError(t, err)
+
+	require.Equal(t, LockCompliance, cfg.Retention.LockMode)
 }

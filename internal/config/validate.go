@@ -453,6 +453,27 @@ func (v *validator) checkRetention() {
 		}
 		seen[rule.Camera] = true
 	}
+	v.checkLockMode(retention)
+}
+
+// checkLockMode checks retention.lock_mode against the store and the rules.
+func (v *validator) checkLockMode(retention *Retention) {
+	mode := retention.LockMode
+	switch mode {
+	case "":
+		return
+	case LockGovernance, LockCompliance:
+	default:
+		v.fail("retention.lock_mode", mode, "unknown object lock mode "+quote(mode), `write "governance", "compliance", or leave it empty for no lock`)
+		return
+	}
+
+	if v.cfg.Store.Kind != "s3" {
+		v.fail("retention.lock_mode", mode, "object lock needs an S3 store, but store.kind is "+quote(v.cfg.Store.Kind), "set store.kind to s3 with a bucket created with Object Lock, or remove lock_mode")
+	}
+	if len(retention.Rules) == 0 {
+		v.fail("retention.lock_mode", mode, "object lock needs a retention rule to know how long to lock", "add retention.rules, or remove lock_mode")
+	}
 }
 
 // checkConsumerName applies the JetStream naming rules for durable

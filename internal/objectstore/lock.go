@@ -52,6 +52,12 @@ type Locker interface {
 	// so the object is never unprotected.
 	PutRetained(ctx context.Context, key string, r io.Reader, size int64, opts PutOptions, retention Retention) (ObjectInfo, error)
 
+	// SetRetention sets the retention of the object's current version,
+	// for an object stored without one. S3 rejects shortening a
+	// compliance retention, or a governance one without the bypass
+	// permission, which hikarchive never uses.
+	SetRetention(ctx context.Context, key string, retention Retention) error
+
 	// Retention returns the retention of the object's current version. It
 	// returns a zero Retention for an object without one, and an error
 	// matching ErrNotFound when key is absent.
@@ -122,6 +128,23 @@ func (r Retention) validate(key string) error {
 	}
 	if r.RetainUntil.IsZero() {
 		return permanent(fmt.Errorf("put %q: retention has no retain-until time", key))
+	}
+	return nil
+}
+
+// SetRetention puts the retention on the current version.
+func (s *S3) SetRetention(ctx context.Context, key string, retention Retention) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	if err := retention.validate(key); err != nil {
+		return err
+	}
+
+	mode := minio.RetentionMode(retention.Mode)
+	until := retention.RetainUntil
+	if err := s.client.PutObjectRetention(ctx, s.bucket, key, minio.PutObjectRetentionOptions{Mode: &mode, RetainUntilDate: &until}); err != nil {
+		return s.wrapError("set retention of", key, s.classify(err))
 	}
 	return nil
 }

@@ -56,16 +56,11 @@ func newSweeper(ctx context.Context, cfg *config.Config, js jetstream.JetStream,
 		return nil, nil
 	}
 
-	var rules []retention.Rule
-	for _, rule := range cfg.Retention.Rules {
-		rules = append(rules, retention.Rule{Camera: rule.Camera, Keep: time.Duration(rule.Keep)})
-	}
-
 	return retention.NewSweeper(ctx, js, retention.SweeperOptions{
 		Sweep: retention.Options{
 			Store:  store,
 			Prefix: cfg.Store.Prefix,
-			Policy: retention.Policy{Rules: rules},
+			Policy: retentionPolicy(cfg.Retention),
 			DryRun: cfg.Retention.DryRun,
 			Logger: log.With().Str("component", "retention").Logger(),
 		},
@@ -73,4 +68,13 @@ func newSweeper(ctx context.Context, cfg *config.Config, js jetstream.JetStream,
 		LeaseTTL: time.Duration(cfg.Retention.LeaseTTL),
 		Replicas: cfg.NATS.Replicas,
 	})
+}
+
+// retentionPolicy returns the rules of the retention section as a policy.
+func retentionPolicy(cfg *config.Retention) retention.Policy {
+	var rules []retention.Rule
+	for _, rule := range cfg.Rules {
+		rules = append(rules, retention.Rule{Camera: rule.Camera, Keep: time.Duration(rule.Keep)})
+	}
+	return retention.Policy{Rules: rules}
 }

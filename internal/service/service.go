@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -164,6 +165,7 @@ func NewArchiver(ctx context.Context, cfg *config.Config, js jetstream.JetStream
 	}
 
 	return archiver.New(ctx, js, archiver.Options{
+		Lock:          archiverLock(cfg.Retention),
 		Cameras:       cameras,
 		Store:         store,
 		Prefix:        cfg.Store.Prefix,
@@ -181,6 +183,18 @@ func NewArchiver(ctx context.Context, cfg *config.Config, js jetstream.JetStream
 		Version:       buildinfo.Version(),
 		Logger:        log,
 	})
+}
+
+// archiverLock returns the Object Lock settings of the retention section,
+// or nil when it sets no lock mode.
+func archiverLock(cfg *config.Retention) *archiver.Lock {
+	if cfg == nil || cfg.LockMode == "" {
+		return nil
+	}
+	return &archiver.Lock{
+		Mode:   objectstore.RetentionMode(strings.ToUpper(cfg.LockMode)),
+		Policy: retentionPolicy(cfg),
+	}
 }
 
 // LoadConfig loads and validates a configuration file for role.
