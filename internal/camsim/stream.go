@@ -81,6 +81,13 @@ type StreamConfig struct {
 	// AACWithCRC writes every ADTS header with protection_absent 0 and a
 	// 2-byte CRC field.
 	AACWithCRC bool
+
+	// Clip, when set, is an H.264 Annex B stream that replaces the
+	// embedded clip, for example two encodings of different resolutions
+	// one after the other. It must start with an IDR frame. StreamInfo
+	// then reports Width and Height 0, because WriteStream does not parse
+	// its SPS.
+	Clip []byte
 }
 
 // StreamInfo describes the stream WriteStream wrote.
@@ -164,10 +171,13 @@ func WriteStream(w io.Writer, cfg StreamConfig) (StreamInfo, error) {
 	var frames []h264.AccessUnit
 	streamType := uint8(ps.StreamTypeH264)
 	var err error
-	if cfg.Video == H265 {
+	switch {
+	case cfg.Clip != nil:
+		frames, err = splitCustomClip(cfg)
+	case cfg.Video == H265:
 		streamType = ps.StreamTypeH265
 		frames, err = loadH265Clip()
-	} else {
+	default:
 		frames, err = loadClip()
 	}
 	if err != nil {
@@ -176,6 +186,9 @@ func WriteStream(w io.Writer, cfg StreamConfig) (StreamInfo, error) {
 
 	sw := &streamWriter{cfg: cfg, w: w, videoType: streamType}
 	info := StreamInfo{Frames: cfg.Frames, FirstPTS: cfg.StartPTS, Width: clipWidth, Height: clipHeight}
+	if cfg.Clip != nil {
+		info.Width, info.Height = 0, 0
+	}
 	if cfg.LeadingHeader > 0 {
 		header := bytes.Repeat([]byte("HIKVISION\x00\x01\x00"), cfg.LeadingHeader/12+1)[:cfg.LeadingHeader]
 		sw.write(header)
@@ -208,6 +221,21 @@ func WriteStream(w io.Writer, cfg StreamConfig) (StreamInfo, error) {
 	}
 	info.Bytes = sw.n
 	return info, nil
+}
+
+// splitCustomClip splits StreamConfig.Clip into access units.
+func splitCustomClip(cfg StreamConfig) ([]h264.AccessUnit, error) {
+	if cfg.Video != H264 {
+		return nil, fmt.Errorf("camsim: a custom clip must be H.264, the stream config selects video codec %d", cfg.Video)
+	}
+	frames, err := h264.SplitAccessUnits(cfg.Clip)
+	if err != nil {
+		return nil, fmt.Errorf("camsim: custom clip: %w", err)
+	}
+	if len(frames) == 0 || !frames[0].IDR {
+		return nil, fmt.Errorf("camsim: custom clip of %d frames does not start with an IDR frame", len(frames))
+	}
+	return frames, nil
 }
 
 // streamWriter writes one stream and keeps the first write error.

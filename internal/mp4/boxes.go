@@ -210,8 +210,10 @@ func (m *Movie) stbl(w *boxWriter, index int, t *Track, large bool) {
 	w.open("stbl")
 
 	w.openFull("stsd", 0, 0)
-	w.u32(1)
-	w.b = append(w.b, t.SampleEntry...)
+	w.u32(uint32(len(t.SampleEntries)))
+	for _, e := range t.SampleEntries {
+		w.b = append(w.b, e...)
+	}
 	w.close()
 
 	// stts: runs of equal sample durations.
@@ -282,18 +284,20 @@ func (m *Movie) stbl(w *boxWriter, index int, t *Track, large bool) {
 		w.close()
 	}
 
-	// stsc: runs of chunks with the same sample count, then stco or co64.
+	// stsc: runs of chunks with the same sample count and sample entry,
+	// then stco or co64.
 	var offsets []int64
 	runs = runs[:0]
-	type stscEntry struct{ firstChunk, samples uint32 }
+	type stscEntry struct{ firstChunk, samples, entry uint32 }
 	var stsc []stscEntry
 	for _, c := range m.order {
 		if c.track != index {
 			continue
 		}
 		offsets = append(offsets, c.offset)
-		if n := len(stsc); n == 0 || stsc[n-1].samples != uint32(c.count) {
-			stsc = append(stsc, stscEntry{uint32(len(offsets)), uint32(c.count)})
+		e := stscEntry{uint32(len(offsets)), uint32(c.count), uint32(t.Samples[c.first].Entry) + 1}
+		if n := len(stsc); n == 0 || stsc[n-1].samples != e.samples || stsc[n-1].entry != e.entry {
+			stsc = append(stsc, e)
 		}
 	}
 	w.openFull("stsc", 0, 0)
@@ -301,7 +305,7 @@ func (m *Movie) stbl(w *boxWriter, index int, t *Track, large bool) {
 	for _, e := range stsc {
 		w.u32(e.firstChunk)
 		w.u32(e.samples)
-		w.u32(1)
+		w.u32(e.entry)
 	}
 	w.close()
 

@@ -25,15 +25,23 @@ type Sample struct {
 	DTS               int64 // decode time from the track's first sample; non-decreasing
 	CompositionOffset int32 // PTS minus DTS
 	Sync              bool  // a random access point
+
+	// Entry is the index in Track.SampleEntries of the sample entry that
+	// decodes this sample.
+	Entry uint16
 }
 
 // Track is one track of a movie.
 type Track struct {
-	Video       bool   // handler vide; otherwise soun
-	Timescale   uint32 // units per second of DTS and durations
-	SampleEntry []byte // the encoded sample entry box, see VideoSampleEntry and FLACSampleEntry
-	Width       int    // display size for tkhd, video only
-	Height      int
+	Video     bool   // handler vide; otherwise soun
+	Timescale uint32 // units per second of DTS and durations
+	Width     int    // display size for tkhd, video only
+	Height    int
+
+	// SampleEntries are the encoded sample entry boxes of stsd, see
+	// VideoSampleEntry and FLACSampleEntry. A video whose parameter sets
+	// change needs one per set, and each Sample names its own.
+	SampleEntries [][]byte
 
 	// StartPTS is the presentation time of the track's first sample
 	// relative to the movie's start, in Timescale units. A positive value
@@ -147,8 +155,18 @@ func (t *Track) validate() error {
 	if t.Timescale == 0 {
 		return fmt.Errorf("timescale 0")
 	}
-	if len(t.SampleEntry) < 8 {
-		return fmt.Errorf("no sample entry")
+	if len(t.SampleEntries) == 0 || len(t.SampleEntries) > math.MaxUint16+1 {
+		return fmt.Errorf("%d sample entries, expected 1 to %d", len(t.SampleEntries), math.MaxUint16+1)
+	}
+	for i, e := range t.SampleEntries {
+		if len(e) < 8 {
+			return fmt.Errorf("sample entry %d is %d bytes, too short for a box", i+1, len(e))
+		}
+	}
+	for i, s := range t.Samples {
+		if int(s.Entry) >= len(t.SampleEntries) {
+			return fmt.Errorf("sample %d: sample entry %d does not exist, the track has %d", i, s.Entry+1, len(t.SampleEntries))
+		}
 	}
 	for i := 1; i < len(t.Samples); i++ {
 		if d := t.Samples[i].DTS - t.Samples[i-1].DTS; d < 0 || d > math.MaxUint32 {
@@ -164,6 +182,8 @@ func (t *Track) validate() error {
 const maxChunkDuration = 0.5
 
 // interleave orders the samples of all tracks by decode time into chunks.
+// A chunk's samples share one sample entry, because stsc maps chunks, not
+// samples, to entries.
 func (m *Movie) interleave() {
 	next := make([]int, len(m.Tracks))
 	m.order = m.order[:0]
@@ -187,7 +207,7 @@ func (m *Movie) interleave() {
 		first := next[best]
 		limit := t.Samples[first].DTS + int64(maxChunkDuration*float64(t.Timescale))
 		n := next[best] + 1
-		for n < len(t.Samples) && t.Samples[n].DTS < limit {
+		for n < len(t.Samples) && t.Samples[n].DTS < limit && t.Samples[n].Entry == t.Samples[first].Entry {
 			n++
 		}
 		m.order = append(m.order, chunk{track: best, first: first, count: n - first})

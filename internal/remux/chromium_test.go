@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -18,11 +19,13 @@ import (
 )
 
 // playerPage plays /clip.mp4 muted and reports to /result once playback
-// passed one second, or on an error or after 20 s.
+// passed the number of seconds in the URL fragment (default 1), or on an
+// error or after 20 s.
 const playerPage = `<!doctype html>
 <video id="v" muted playsinline src="/clip.mp4"></video>
 <script>
 const v = document.getElementById("v");
+const until = Number(location.hash.slice(1)) || 1;
 let sent = false;
 function report(error) {
   if (sent) return;
@@ -31,7 +34,7 @@ function report(error) {
     width: v.videoWidth, height: v.videoHeight, time: v.currentTime,
     audioBytes: v.webkitAudioDecodedByteCount || 0, error: error || ""})});
 }
-v.addEventListener("timeupdate", () => { if (v.currentTime > 1) report(); });
+v.addEventListener("timeupdate", () => { if (v.currentTime > until) report(); });
 v.addEventListener("error", () => report("media error " + (v.error ? v.error.code + " " + v.error.message : "")));
 setTimeout(() => report("timed out"), 20000);
 v.play().catch(e => report("play: " + e));
@@ -51,13 +54,7 @@ type playResult struct {
 // TestChromiumPlaysClip serves remuxed clips from a loopback HTTP server,
 // which answers range requests, and plays them in headless Chromium.
 func TestChromiumPlaysClip(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("HIKARCHIVE_REQUIRE_SERVERS") == "1" {
-			t.Fatalf("chromium not found and HIKARCHIVE_REQUIRE_SERVERS=1: install it (apt-get install -y chromium)")
-		}
-		t.Skip("chromium not found; install it (apt-get install -y chromium) to run this test")
-	}
+	chromium := requireChromium(t)
 
 	for name, cfg := range map[string]camsim.StreamConfig{
 		"h264":           {Frames: 75},
@@ -70,7 +67,7 @@ func TestChromiumPlaysClip(t *testing.T) {
 			_, err := Remux(context.Background(), bytes.NewReader(src), int64(len(src)), &clip, Options{})
 			require.NoError(t, err)
 
-			got := playInChromium(t, chromium, clip.Bytes())
+			got := playInChromium(t, chromium, clip.Bytes(), 1)
 			assert.Empty(t, got.Error)
 			assert.Greater(t, got.Time, 1.0, "playback advanced past 1 s")
 			assert.Equal(t, 320, got.Width)
@@ -82,7 +79,23 @@ func TestChromiumPlaysClip(t *testing.T) {
 	}
 }
 
-func playInChromium(t *testing.T, chromium string, clip []byte) playResult {
+// playInChromium plays clip in headless Chromium until playback passes
+// until seconds and returns what the page reported then.
+// requireChromium returns the path of chromium, or skips the test when it
+// is missing, unless HIKARCHIVE_REQUIRE_SERVERS=1 makes that a failure.
+func requireChromium(t *testing.T) string {
+	t.Helper()
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("HIKARCHIVE_REQUIRE_SERVERS") == "1" {
+			t.Fatalf("chromium not found and HIKARCHIVE_REQUIRE_SERVERS=1: install it (apt-get install -y chromium)")
+		}
+		t.Skip("chromium not found; install it (apt-get install -y chromium) to run this test")
+	}
+	return chromium
+}
+
+func playInChromium(t *testing.T, chromium string, clip []byte, until float64) playResult {
 	t.Helper()
 	results := make(chan playResult, 1)
 	mux := http.NewServeMux()
@@ -117,7 +130,7 @@ func playInChromium(t *testing.T, chromium string, clip []byte) playResult {
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
 		"--disable-component-update", "--disable-sync", "--no-first-run",
 		"--user-data-dir="+t.TempDir(), "--autoplay-policy=no-user-gesture-required",
-		"http://"+listener.Addr().String()+"/")
+		fmt.Sprintf("http://%s/#%g", listener.Addr(), until))
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	require.NoError(t, cmd.Start())

@@ -1,7 +1,6 @@
 package remux
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +21,7 @@ type videoSample struct {
 	firstSpan, spans int32
 	pts, dts         int64 // 90 kHz, unwrapped
 	size             uint32
+	entry            uint16 // index of its parameter sets in Plan.sets
 	key              bool
 	analysed         bool
 }
@@ -289,64 +289,39 @@ func (x *indexer) finishCodec() error {
 func (p *Plan) analyse(s *videoSample, au []byte) error {
 	s.analysed = true
 	var size int
-	var err error
+	var found parameterSets // aliases au until useParameterSets copies it
 	splitNALs(au, func(nal []byte) {
 		switch kind := classify(p.codec, nal); kind {
 		case nalDrop:
 		case nalVPS, nalSPS, nalPPS:
-			if e := p.addParameterSet(kind, nal); e != nil && err == nil {
-				err = e
-			}
+			list := found.list(kind)
+			*list = append(*list, nal)
 		default:
 			size += 4 + len(nal)
 			s.key = s.key || kind == nalKey
 		}
 	})
-	if err != nil {
+	if err := p.useParameterSets(&found); err != nil {
 		return fmt.Errorf("video frame at source offset %d: %w", p.spans[s.firstSpan].off, err)
 	}
+	s.entry = p.current
 
 	if !p.haveParameterSets() || !s.key && !p.started || size == 0 {
 		s.size = 0
 		p.info.DroppedFrames++
 		return nil
 	}
-	p.started = true
-	s.size = uint32(size)
-	return nil
-}
-
-// addParameterSet records a parameter set. The first access unit with
-// parameter sets fixes them, because the hvc1 sample entry must hold every
-// parameter set and the samples none.
-func (p *Plan) addParameterSet(kind nalKind, nal []byte) error {
-	list := &p.sps
-	switch kind {
-	case nalVPS:
-		list = &p.vps
-	case nalPPS:
-		list = &p.pps
-	}
-	for _, known := range *list {
-		if bytes.Equal(known, nal) {
-			return nil
+	if p.started && p.inbandParameterSets(p.lastEntry, s.entry) {
+		for _, kind := range []nalKind{nalVPS, nalSPS, nalPPS} {
+			for _, nal := range *found.list(kind) {
+				size += 4 + len(nal)
+			}
 		}
 	}
-	if p.started {
-		return fmt.Errorf("a new parameter set (NAL header %#02x) appears after the first key frame; the MP4 sample entry holds only the first ones", nal[0])
-	}
-	if len(*list) >= 16 {
-		return fmt.Errorf("more than 16 different parameter sets of one kind")
-	}
-	*list = append(*list, bytes.Clone(nal))
+	p.started = true
+	p.lastEntry = s.entry
+	s.size = uint32(size)
 	return nil
-}
-
-func (p *Plan) haveParameterSets() bool {
-	if p.codec == codecH265 && len(p.vps) == 0 {
-		return false
-	}
-	return len(p.sps) > 0 && len(p.pps) > 0
 }
 
 // readSpans appends the source bytes of a video sample to dst.

@@ -35,8 +35,12 @@ type Plan struct {
 	audio []audioSample
 	maxAU int
 
-	vps, sps, pps [][]byte
-	started       bool // a key frame with parameter sets has been kept
+	// sets are the parameter set combinations in order of appearance, one
+	// sample entry each, and current is the index of the one in force.
+	sets      []parameterSets
+	current   uint16
+	lastEntry uint16 // entry of the last sample kept so far
+	started   bool   // a key frame with parameter sets has been kept
 
 	audioType uint8
 	aac       adtsReader // AAC frames, when the audio stream type is AAC
@@ -111,7 +115,7 @@ func (p *Plan) layout() error {
 }
 
 func (p *Plan) videoTrack() (*mp4.Track, error) {
-	entry, err := p.sampleEntry()
+	entries, err := p.sampleEntries()
 	if err != nil {
 		return nil, err
 	}
@@ -130,19 +134,19 @@ func (p *Plan) videoTrack() (*mp4.Track, error) {
 		}
 		prev = dts
 		offset := min(max(s.pts-firstDTS-dts, math.MinInt32), math.MaxInt32)
-		samples[i] = mp4.Sample{Size: s.size, DTS: dts, CompositionOffset: int32(offset), Sync: s.key}
+		samples[i] = mp4.Sample{Size: s.size, DTS: dts, CompositionOffset: int32(offset), Sync: s.key, Entry: s.entry}
 		minPTS, maxPTS = min(minPTS, s.pts), max(maxPTS, s.pts)
 	}
 	p.video[0].pts = minPTS // presentation start, for the audio track's offset
 
 	track := &mp4.Track{
-		Video:        true,
-		Timescale:    videoTimescale,
-		SampleEntry:  entry,
-		Width:        p.info.Width,
-		Height:       p.info.Height,
-		LastDuration: uint32(min(lastDuration, math.MaxUint32)),
-		Samples:      samples,
+		Video:         true,
+		Timescale:     videoTimescale,
+		SampleEntries: entries,
+		Width:         p.info.Width,
+		Height:        p.info.Height,
+		LastDuration:  uint32(min(lastDuration, math.MaxUint32)),
+		Samples:       samples,
 	}
 
 	n := len(samples)
@@ -155,32 +159,50 @@ func (p *Plan) videoTrack() (*mp4.Track, error) {
 	return track, nil
 }
 
-// sampleEntry builds the avc1 or hvc1 sample entry and fills the picture
-// fields of Info.
-func (p *Plan) sampleEntry() ([]byte, error) {
+// sampleEntries builds one avc1 or hvc1 sample entry per parameter set
+// combination and fills the picture fields of Info from the first.
+func (p *Plan) sampleEntries() ([][]byte, error) {
+	entries := make([][]byte, len(p.sets))
+	for i := range p.sets {
+		entry, profile, width, height, err := p.sampleEntry(&p.sets[i])
+		if err != nil {
+			return nil, fmt.Errorf("parameter set combination %d of %d: %w", i+1, len(p.sets), err)
+		}
+		entries[i] = entry
+		if i == 0 {
+			p.info.Profile, p.info.Width, p.info.Height = profile, width, height
+		}
+	}
+	p.info.SampleEntries = len(entries)
+	return entries, nil
+}
+
+// sampleEntry builds the avc1 or hvc1 sample entry of one combination. Its
+// picture size comes from the last SPS, the newest when a partial update
+// added one.
+func (p *Plan) sampleEntry(set *parameterSets) (entry []byte, profile string, width, height int, err error) {
+	lastSPS := set.sps[len(set.sps)-1]
 	if p.codec == codecH265 {
-		sps, err := mp4.ParseH265SPS(p.sps[0])
+		sps, err := mp4.ParseH265SPS(lastSPS)
 		if err != nil {
-			return nil, err
+			return nil, "", 0, 0, err
 		}
-		config, err := mp4.HEVCConfig(p.vps, p.sps, p.pps)
+		config, err := mp4.HEVCConfig(set.vps, set.sps, set.pps)
 		if err != nil {
-			return nil, err
+			return nil, "", 0, 0, err
 		}
-		p.info.Profile, p.info.Width, p.info.Height = mp4.H265ProfileName(sps.Profile), sps.Width, sps.Height
-		return mp4.VideoSampleEntry("hvc1", "hvcC", sps.Width, sps.Height, config), nil
+		return mp4.VideoSampleEntry("hvc1", "hvcC", sps.Width, sps.Height, config), mp4.H265ProfileName(sps.Profile), sps.Width, sps.Height, nil
 	}
 
-	sps, err := mp4.ParseH264SPS(p.sps[0])
+	sps, err := mp4.ParseH264SPS(lastSPS)
 	if err != nil {
-		return nil, err
+		return nil, "", 0, 0, err
 	}
-	config, err := mp4.AVCConfig(p.sps, p.pps)
+	config, err := mp4.AVCConfig(set.sps, set.pps)
 	if err != nil {
-		return nil, err
+		return nil, "", 0, 0, err
 	}
-	p.info.Profile, p.info.Width, p.info.Height = mp4.H264ProfileName(sps.Profile), sps.Width, sps.Height
-	return mp4.VideoSampleEntry("avc1", "avcC", sps.Width, sps.Height, config), nil
+	return mp4.VideoSampleEntry("avc1", "avcC", sps.Width, sps.Height, config), mp4.H264ProfileName(sps.Profile), sps.Width, sps.Height, nil
 }
 
 // audioTrack returns the FLAC track of G.711 audio or the AAC track, or
@@ -238,11 +260,11 @@ func (p *Plan) audioTrack() *mp4.Track {
 
 	p.info.AudioFormat = "flac"
 	return &mp4.Track{
-		Timescale:    flacSampleRate,
-		SampleEntry:  mp4.FLACSampleEntry(1, flacSampleRate, flacStreamInfo(minBlock, maxBlock, total)),
-		StartPTS:     (p.audio[0].pts - videoStart) * flacSampleRate / videoTimescale,
-		LastDuration: uint32(min(int(p.audio[len(p.audio)-1].span.n), flacMaxBlock)),
-		Samples:      samples,
+		Timescale:     flacSampleRate,
+		SampleEntries: [][]byte{mp4.FLACSampleEntry(1, flacSampleRate, flacStreamInfo(minBlock, maxBlock, total))},
+		StartPTS:      (p.audio[0].pts - videoStart) * flacSampleRate / videoTimescale,
+		LastDuration:  uint32(min(int(p.audio[len(p.audio)-1].span.n), flacMaxBlock)),
+		Samples:       samples,
 	}
 }
 
@@ -283,11 +305,11 @@ func (p *Plan) aacTrack() *mp4.Track {
 	asc := mp4.AudioSpecificConfig(r.config.objectType, r.config.frequencyIndex, r.config.channelConfig)
 	p.info.AudioFormat = "aac"
 	return &mp4.Track{
-		Timescale:    uint32(rate),
-		SampleEntry:  mp4.AACSampleEntry(r.config.channels(), rate, asc),
-		StartPTS:     (r.frames[0].pts - videoStart) * int64(rate) / videoTimescale,
-		LastDuration: aacFrameSamples,
-		Samples:      samples,
+		Timescale:     uint32(rate),
+		SampleEntries: [][]byte{mp4.AACSampleEntry(r.config.channels(), rate, asc)},
+		StartPTS:      (r.frames[0].pts - videoStart) * int64(rate) / videoTimescale,
+		LastDuration:  aacFrameSamples,
+		Samples:       samples,
 	}
 }
 
@@ -345,17 +367,22 @@ func (p *Plan) WriteTo(ctx context.Context, dst io.Writer) (int64, error) {
 }
 
 // videoPayload appends sample i as length-prefixed NAL units, without
-// parameter sets and delimiters.
+// delimiters and, except at a change of sample entry, parameter sets.
 func (p *Plan) videoPayload(out []byte, in *[]byte, i int) ([]byte, error) {
 	var err error
 	*in, err = p.readSpans((*in)[:0], &p.video[i])
 	if err != nil {
 		return out, fmt.Errorf("remux pass 2: %w", err)
 	}
+	inband := i > 0 && p.inbandParameterSets(p.video[i-1].entry, p.video[i].entry)
 	splitNALs(*in, func(nal []byte) {
 		switch classify(p.codec, nal) {
-		case nalDrop, nalVPS, nalSPS, nalPPS:
+		case nalDrop:
 			return
+		case nalVPS, nalSPS, nalPPS:
+			if !inband {
+				return
+			}
 		}
 		out = append(out, byte(len(nal)>>24), byte(len(nal)>>16), byte(len(nal)>>8), byte(len(nal)))
 		out = append(out, nal...)

@@ -34,10 +34,15 @@ type Options struct {
 type Info struct {
 	VideoCodec string  // "h264" or "h265"
 	Profile    string  // for example "Main"
-	Width      int     // pixels
-	Height     int     // pixels
+	Width      int     // pixels, of the first sample entry
+	Height     int     // pixels, of the first sample entry
 	FrameRate  float64 // frames per second, from the DTS span
 	Frames     int     // video samples in the MP4
+
+	// SampleEntries counts the video sample entries, one per combination
+	// of parameter sets. It is above 1 when the camera changed resolution
+	// or other encoder settings within the segment.
+	SampleEntries int
 
 	AudioCodec  string // source audio, for example "G.711 A-law"; empty without audio
 	AudioFormat string // how the MP4 stores it, for example "flac"
