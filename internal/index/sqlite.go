@@ -36,8 +36,8 @@ const (
 	endMicrosColumn   = "end_time_tv_usec"
 )
 
-// maxSQLiteSize bounds the bytes ReadSQLite copies, so that a corrupt or
-// hostile file cannot fill the temporary folder.
+// maxSQLiteSize bounds the bytes withSQLiteCopy copies per file, so that a
+// corrupt or hostile file cannot fill the temporary folder.
 //
 // NOTE: no real record_db_index00 has been measured. A row takes well under
 // 100 bytes, so 1 GiB holds millions of segments, far beyond any card.
@@ -67,44 +67,59 @@ var afterSQLiteCopy = func() {}
 // PRAGMA integrity_check on the copy. A copy that raced a write is retried
 // and then reported as ErrTorn.
 func ReadSQLite(path string) (*Snapshot, error) {
-	var lastErr error
-	for attempt := 0; attempt < readAttempts; attempt++ {
-		snapshot, err := readSQLiteOnce(path)
-		if !errors.Is(err, ErrTorn) {
-			return snapshot, err
+	var snapshot *Snapshot
+	err := withSQLiteCopy(path, func(db *sql.DB, counter uint32) error {
+		rows, err := querySegmentRows(db, path)
+		if err != nil {
+			return err
 		}
-		lastErr = err
+		snapshot, err = buildFromRows(path, uint64(counter), rows)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, lastErr
+	return snapshot, nil
 }
 
-func readSQLiteOnce(path string) (*Snapshot, error) {
+// withSQLiteCopy copies the SQLite database at path into a private temporary
+// folder, checks that the copy is consistent, and calls read on the opened
+// copy with the change counter of its header. The copy is removed when read
+// returns. A copy that raced a camera write, or a read that returns ErrTorn,
+// is retried, and after readAttempts tries ErrTorn is returned.
+func withSQLiteCopy(path string, read func(db *sql.DB, counter uint32) error) error {
+	var err error
+	for attempt := 0; attempt < readAttempts; attempt++ {
+		err = withSQLiteCopyOnce(path, read)
+		if !errors.Is(err, ErrTorn) {
+			return err
+		}
+	}
+	return err
+}
+
+func withSQLiteCopyOnce(path string, read func(db *sql.DB, counter uint32) error) error {
 	dir, err := os.MkdirTemp("", "hikarchive-sqlite-*")
 	if err != nil {
-		return nil, fmt.Errorf("create a temporary folder for the copy of %s: %w", path, err)
+		return fmt.Errorf("create a temporary folder for the copy of %s: %w", path, err)
 	}
 	defer os.RemoveAll(dir)
 
 	copyPath, counter, err := copySQLite(path, dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
 
 	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: copyPath}).EscapedPath())
 	if err != nil {
-		return nil, fmt.Errorf("open the copy of %s: %w", path, err)
+		return fmt.Errorf("open the copy of %s: %w", path, err)
 	}
 	defer db.Close()
 
 	if err := checkIntegrity(db, path); err != nil {
-		return nil, err
+		return err
 	}
-
-	rows, err := querySegmentRows(db, path)
-	if err != nil {
-		return nil, err
-	}
-	return buildFromRows(path, uint64(counter), rows)
+	return read(db, counter)
 }
 
 // fileState is the size and modification time of a file, compared before and
@@ -176,7 +191,7 @@ func copySQLite(path, dir string) (string, uint32, error) {
 // copyFile copies size bytes of src, opened read-only, into a new file dst.
 func copyFile(src, dst string, size int64) error {
 	if size > maxSQLiteSize {
-		return formatError(src, 0, "file size", "file is %d bytes, more than the %d bytes a recording index is expected to take", size, maxSQLiteSize)
+		return formatError(src, 0, "file size", "file is %d bytes, more than the %d bytes an SQLite index is expected to take", size, maxSQLiteSize)
 	}
 
 	in, err := os.Open(src)
