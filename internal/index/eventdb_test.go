@@ -202,6 +202,16 @@ func TestReadEventDBGarbage(t *testing.T) {
 	require.ErrorContains(t, err, "not an SQLite database")
 }
 
+func TestReadEventDBShortFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), EventDBName)
+	require.NoError(t, os.WriteFile(path, []byte("SQLite format 3\x00"), 0o644))
+
+	_, err := ReadEventDB(path)
+
+	require.ErrorIs(t, err, ErrFormat)
+	require.ErrorContains(t, err, path+": offset 16 (SQLite header)")
+}
+
 func TestReadEventDBCorruptPage(t *testing.T) {
 	// A copy torn below the resolution of size and time: the second page
 	// is garbage.

@@ -231,7 +231,7 @@ const (
 // again now, with that of the copy. Over NFS and SMB, modification times can
 // be coarse, so a counter that moved catches a write they miss.
 func checkChangeCounter(path, copyPath string) (uint32, error) {
-	copied, err := readSQLiteHeader(copyPath)
+	copied, err := readSQLiteHeader(copyPath, path)
 	if err != nil {
 		return 0, err
 	}
@@ -239,7 +239,7 @@ func checkChangeCounter(path, copyPath string) (uint32, error) {
 		return 0, formatError(path, 0, "SQLite header", "file does not start with %q: it is not an SQLite database", sqliteMagic[:len(sqliteMagic)-1])
 	}
 
-	current, err := readSQLiteHeader(path)
+	current, err := readSQLiteHeader(path, path)
 	if err != nil {
 		return 0, err
 	}
@@ -252,7 +252,10 @@ func checkChangeCounter(path, copyPath string) (uint32, error) {
 	return before, nil
 }
 
-func readSQLiteHeader(path string) ([]byte, error) {
+// readSQLiteHeader reads the header of the file at path. A header that is
+// too short is reported for the file name, so that a header read from the
+// private copy names the camera's file.
+func readSQLiteHeader(path, name string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -262,7 +265,7 @@ func readSQLiteHeader(path string) ([]byte, error) {
 	header := make([]byte, sqliteHeaderSize)
 	if n, err := f.ReadAt(header, 0); n < sqliteHeaderSize {
 		if err == nil || errors.Is(err, io.EOF) {
-			return nil, formatError(path, n, "SQLite header", "file is %d bytes, shorter than the %d-byte SQLite header", n, sqliteHeaderSize)
+			return nil, formatError(name, n, "SQLite header", "file is %d bytes, shorter than the %d-byte SQLite header", n, sqliteHeaderSize)
 		}
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
