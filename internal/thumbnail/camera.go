@@ -20,7 +20,7 @@ import (
 // Reasons why FromCameraPicture made no thumbnail. Errors wrap exactly one
 // of them, so a caller can fall back to Extract and record the reason.
 var (
-	ErrNoPictureIndex      = errors.New("the storage folder has no picture index (index00p.bin or index01p.bin)")
+	ErrNoPictureIndex      = errors.New("the storage folder has no picture index (index00p.bin, index01p.bin or event_db_index00)")
 	ErrInvalidPictureIndex = errors.New("the picture index cannot be read")
 	ErrNoPicture           = errors.New("the camera took no picture during the segment")
 	ErrInvalidPicture      = errors.New("the camera's picture is not a valid JPEG")
@@ -33,10 +33,6 @@ const (
 	// pictureIndexCopyName is the copy of index00p.bin that cameras keep,
 	// like index01.bin for the video index.
 	pictureIndexCopyName = "index01p.bin"
-
-	// sqlitePictureIndexName is the picture index of newer firmware, which
-	// FromCameraPicture does not read.
-	sqlitePictureIndexName = "event_db_index00"
 
 	// maxPictureIndexSize bounds the bytes read from a picture index. The
 	// video index of a real camera is pre-allocated to 16 MiB, and the
@@ -71,8 +67,9 @@ type Source struct {
 
 // FromCameraPicture makes a thumbnail of segment from an event picture that
 // the camera stored in datadir, instead of decoding the video. It reads
-// index00p.bin (or its copy index01p.bin when that one cannot be read) and
-// takes the picture taken during the segment that is closest to its start.
+// index00p.bin (or its copy index01p.bin when that one cannot be read), or
+// event_db_index00 on newer firmware when neither exists. It takes the
+// picture taken during the segment that is closest to its start.
 // The picture must be a JPEG, lie within its pic file and decode. It is
 // scaled to opts.Width, the height following its aspect ratio rounded down to
 // an even number, and encoded as a JPEG. Only opts.Width is used.
@@ -100,7 +97,7 @@ func FromCameraPicture(ctx context.Context, datadir string, segment index.Segmen
 	candidates := picturesDuring(pictures, segment)
 	if len(candidates) == 0 {
 		return nil, Source{}, fmt.Errorf("thumbnail: none of the %d pictures in %s was taken between %s and %s: %w",
-			len(pictures.Pictures), filepath.Join(datadir, index.PictureIndexName),
+			len(pictures.Pictures), pictures.File,
 			segment.Start.Wall().Format("2006-01-02 15:04:05.000"), segment.End.Wall().Format("2006-01-02 15:04:05.000"), ErrNoPicture)
 	}
 
@@ -120,7 +117,9 @@ func FromCameraPicture(ctx context.Context, datadir string, segment index.Segmen
 }
 
 // readPictureIndex parses index00p.bin, or index01p.bin when index00p.bin is
-// missing or cannot be parsed.
+// missing or cannot be parsed. When both are missing it reads
+// event_db_index00. An old binary index left beside event_db_index00 after a
+// firmware upgrade would be read first.
 func readPictureIndex(datadir string) (*index.PictureIndex, error) {
 	var errs []error
 	missing := 0
@@ -148,12 +147,26 @@ func readPictureIndex(datadir string) (*index.PictureIndex, error) {
 	}
 
 	if missing == 2 {
-		if _, err := os.Stat(filepath.Join(datadir, sqlitePictureIndexName)); err == nil {
-			return nil, fmt.Errorf("thumbnail: %s has %s, the SQLite picture index of newer firmware, which is not supported yet: %w", datadir, sqlitePictureIndexName, ErrNoPictureIndex)
-		}
-		return nil, fmt.Errorf("thumbnail: %s: %w", datadir, ErrNoPictureIndex)
+		return readEventDB(datadir)
 	}
 	return nil, fmt.Errorf("thumbnail: %w: %w", ErrInvalidPictureIndex, errors.Join(errs...))
+}
+
+// readEventDB reads event_db_index00 of datadir into a PictureIndex whose
+// Header and Layout are zero.
+func readEventDB(datadir string) (*index.PictureIndex, error) {
+	path := filepath.Join(datadir, index.EventDBName)
+	pictures, err := index.ReadEventDB(path)
+
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("thumbnail: %s: %w", datadir, ErrNoPictureIndex)
+	case err != nil:
+		return nil, fmt.Errorf("thumbnail: %w: %w", ErrInvalidPictureIndex, err)
+	case len(pictures) == 0:
+		return nil, fmt.Errorf("thumbnail: %s lists no picture yet: %w", path, ErrNoPicture)
+	}
+	return &index.PictureIndex{File: path, Pictures: pictures}, nil
 }
 
 // readFileMax reads the file at path, which must be at most limit bytes.

@@ -1,10 +1,16 @@
 package thumbnail
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -108,11 +114,12 @@ func TestFromCameraPictureNoPictureIndex(t *testing.T) {
 	_, _, err = FromCameraPicture(context.Background(), cam.Dir(), segmentOf(cam.Record()[0]), Options{Width: 160})
 	require.ErrorIs(t, err, ErrNoPictureIndex)
 
-	// Newer firmware keeps pictures in SQLite; the error names that file.
-	require.NoError(t, os.WriteFile(filepath.Join(cam.Dir(), "event_db_index00"), []byte("SQLite format 3\x00"), 0o644))
+	// Newer firmware keeps pictures in SQLite. A file cut short within the
+	// SQLite header cannot be read, and the error names it.
+	require.NoError(t, os.WriteFile(filepath.Join(cam.Dir(), index.EventDBName), []byte("SQLite format 3\x00"), 0o644))
 	_, _, err = FromCameraPicture(context.Background(), cam.Dir(), segmentOf(cam.Record()[0]), Options{Width: 160})
-	require.ErrorIs(t, err, ErrNoPictureIndex)
-	assert.Contains(t, err.Error(), "event_db_index00")
+	require.ErrorIs(t, err, ErrInvalidPictureIndex)
+	assert.Contains(t, err.Error(), index.EventDBName)
 }
 
 func TestFromCameraPictureEmptyPictureIndex(t *testing.T) {
@@ -291,4 +298,133 @@ func TestFromCameraPictureCanceled(t *testing.T) {
 	cancel()
 	_, _, err := FromCameraPicture(ctx, cam.Dir(), segment, Options{Width: 160})
 	require.ErrorIs(t, err, context.Canceled)
+}
+
+// eventDBTime is the camera time of the segment in the event_db_index00
+// tests, 2023-11-14 22:13:20.
+const eventDBTime = 1_700_000_000
+
+// eventDBDatadir creates a datadir that holds only event_db_index00, with a
+// picture table that mirrors record_segment_idx_tb, and hiv00000.pic, with a
+// 320x180 JPEG at byte 4096 taken 10 s into the segment. It returns the
+// datadir, the database's path and the JPEG's size.
+func eventDBDatadir(t *testing.T, statements ...string) (string, string, int) {
+	t.Helper()
+	dir := t.TempDir()
+
+	img := image.NewRGBA(image.Rect(0, 0, 320, 180))
+	for x := range 320 {
+		img.Set(x, 90, color.RGBA{R: 200, A: 255})
+	}
+	var picture bytes.Buffer
+	require.NoError(t, jpeg.Encode(&picture, img, nil))
+	pic := append(make([]byte, 4096), picture.Bytes()...)
+	pic = append(pic, make([]byte, 4096)...)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, index.PicName(0)), pic, 0o644))
+
+	path := filepath.Join(dir, index.EventDBName)
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer db.Close()
+	if statements == nil {
+		statements = []string{
+			`CREATE TABLE pic_segment_idx_tb (id INTEGER PRIMARY KEY, file_no INTEGER, start_offset INTEGER, end_offset INTEGER,
+				start_time_tv_sec INTEGER, end_time_tv_sec INTEGER, record_type INTEGER)`,
+			`INSERT INTO pic_segment_idx_tb (file_no, start_offset, end_offset, start_time_tv_sec, end_time_tv_sec, record_type)
+				VALUES (0, 0, 0, 0, 0, 0)`,
+			fmt.Sprintf(`INSERT INTO pic_segment_idx_tb (file_no, start_offset, end_offset, start_time_tv_sec, end_time_tv_sec, record_type)
+				VALUES (0, 4096, %d, %d, %d, 1)`, 4096+picture.Len(), eventDBTime+10, eventDBTime+10),
+		}
+	}
+	for _, statement := range statements {
+		_, err := db.Exec(statement)
+		require.NoError(t, err, statement)
+	}
+	return dir, path, picture.Len()
+}
+
+// eventDBSegment is a closed 60 s segment starting at eventDBTime.
+func eventDBSegment() index.Segment {
+	return index.Segment{
+		Channel: 1, File: 0, Start: index.PackTime(eventDBTime, 0), End: index.PackTime(eventDBTime+60, 0),
+		StartOffset: 0, EndOffset: 1 << 20,
+	}
+}
+
+func TestFromCameraPictureEventDB(t *testing.T) {
+	dir, _, size := eventDBDatadir(t)
+
+	thumb, source, err := FromCameraPicture(context.Background(), dir, eventDBSegment(), Options{Width: 160})
+
+	require.NoError(t, err)
+	width, height := decodeJPEG(t, thumb)
+	assert.Equal(t, 160, width)
+	assert.Equal(t, 90, height)
+	assert.Equal(t, SourceCamera, source.Kind)
+	assert.Equal(t, "hiv00000.pic", source.PicFile)
+	assert.Equal(t, uint32(4096), source.Offset)
+	assert.Equal(t, int64(size), source.Size)
+	assert.Equal(t, index.PackTime(eventDBTime+10, 0), source.Time)
+	assert.Equal(t, 320, source.Width)
+	assert.Equal(t, 180, source.Height)
+}
+
+func TestFromCameraPictureEventDBNoneInSegment(t *testing.T) {
+	dir, path, _ := eventDBDatadir(t)
+	later := eventDBSegment()
+	later.Start = index.PackTime(eventDBTime+3600, 0)
+	later.End = index.PackTime(eventDBTime+3660, 0)
+
+	_, _, err := FromCameraPicture(context.Background(), dir, later, Options{Width: 160})
+
+	require.ErrorIs(t, err, ErrNoPicture)
+	assert.Contains(t, err.Error(), path)
+}
+
+func TestFromCameraPictureEventDBEmpty(t *testing.T) {
+	dir, _, _ := eventDBDatadir(t, `CREATE TABLE pic_segment_idx_tb (file_no, start_offset, end_offset, start_time_tv_sec, record_type)`)
+
+	_, _, err := FromCameraPicture(context.Background(), dir, eventDBSegment(), Options{Width: 160})
+
+	require.ErrorIs(t, err, ErrNoPicture)
+	assert.Contains(t, err.Error(), "lists no picture yet")
+}
+
+func TestFromCameraPictureEventDBUnknownSchema(t *testing.T) {
+	dir, path, _ := eventDBDatadir(t, `CREATE TABLE event_log_tb (id, channel, event_time, pic_path)`)
+
+	_, _, err := FromCameraPicture(context.Background(), dir, eventDBSegment(), Options{Width: 160})
+
+	require.ErrorIs(t, err, ErrInvalidPictureIndex)
+	require.ErrorIs(t, err, index.ErrUnsupported)
+	assert.Contains(t, err.Error(), path)
+	assert.Contains(t, err.Error(), "event_log_tb(id, channel, event_time, pic_path)")
+}
+
+func TestFromCameraPictureEventDBGarbage(t *testing.T) {
+	dir, path, _ := eventDBDatadir(t)
+	garbage := make([]byte, 8192)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range garbage {
+		garbage[i] = byte(rng.Uint32())
+	}
+	require.NoError(t, os.WriteFile(path, garbage, 0o644))
+
+	_, _, err := FromCameraPicture(context.Background(), dir, eventDBSegment(), Options{Width: 160})
+
+	require.ErrorIs(t, err, ErrInvalidPictureIndex)
+	require.ErrorIs(t, err, index.ErrFormat)
+	assert.Contains(t, err.Error(), path)
+}
+
+func TestFromCameraPictureBinaryIndexFirst(t *testing.T) {
+	// A binary picture index left beside event_db_index00 is read first,
+	// even when it is damaged.
+	dir, _, _ := eventDBDatadir(t)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, index.PictureIndexName), make([]byte, 100), 0o644))
+
+	_, _, err := FromCameraPicture(context.Background(), dir, eventDBSegment(), Options{Width: 160})
+
+	require.ErrorIs(t, err, ErrInvalidPictureIndex)
+	assert.Contains(t, err.Error(), index.PictureIndexName)
 }
