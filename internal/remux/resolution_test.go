@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hikarchive/hikarchive/internal/testserver"
+
 	"github.com/hikarchive/hikarchive/internal/camsim"
 )
 
@@ -94,7 +96,7 @@ func TestRemuxResolutionChange(t *testing.T) {
 }
 
 func TestChromiumPlaysResolutionChange(t *testing.T) {
-	chromium := requireChromium(t)
+	chromium := testserver.Chromium(t)
 	small, large := encodeClip(t, "320x180"), encodeClip(t, "640x360")
 	src, _ := writeStream(t, camsim.StreamConfig{Clip: append(small, large...), Frames: 50, Audio: camsim.AAC})
 	var clip bytes.Buffer
@@ -103,7 +105,7 @@ func TestChromiumPlaysResolutionChange(t *testing.T) {
 	require.Equal(t, 2, info.SampleEntries)
 
 	// The larger picture starts at 1 s, so at 1.5 s Chromium shows it.
-	got := playInChromium(t, chromium, clip.Bytes(), 1.5)
+	got := testserver.PlayInChromium(t, chromium, clip.Bytes(), 1.5)
 	assert.Empty(t, got.Error)
 	assert.Greater(t, got.Time, 1.5, "playback advanced past the change")
 	assert.Equal(t, 640, got.Width)
