@@ -42,6 +42,10 @@ func (r *Reader) ReadDatadirAny(dir string) (*Snapshot, error) {
 // accepts an SD card whose only index is record_db_index00. It opens nothing
 // for writing.
 func OpenStorageAny(root string) (*Storage, error) {
+	if err := checkRoot(root); err != nil {
+		return nil, err
+	}
+
 	storage, err := OpenStorage(root)
 	if err == nil {
 		return storage, nil

@@ -70,6 +70,10 @@ type Storage struct {
 // OpenStorage finds the datadirs under root, reading info.bin when root is a
 // NAS share. It opens nothing for writing.
 func OpenStorage(root string) (*Storage, error) {
+	if err := checkRoot(root); err != nil {
+		return nil, err
+	}
+
 	infoPath := filepath.Join(root, InfoName)
 	data, err := os.ReadFile(infoPath)
 	switch {
@@ -85,6 +89,22 @@ func OpenStorage(root string) (*Storage, error) {
 		}
 	}
 	return nil, fmt.Errorf("camera storage %s has neither %s nor %s: check that the SD card or NAS share is mounted there", root, InfoName, PrimaryName)
+}
+
+// checkRoot tells a missing folder and a file apart from a folder that
+// holds no index, because the fixes differ.
+func checkRoot(root string) error {
+	info, err := os.Stat(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("camera storage %s does not exist: mount the SD card or NAS share there, or correct the camera's path", root)
+	}
+	if err != nil {
+		return fmt.Errorf("camera storage %s: %w", root, err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("camera storage %s is a file, not a folder: give the folder that holds index00.bin or info.bin", root)
+	}
+	return nil
 }
 
 func openShare(root, infoPath string, data []byte) (*Storage, error) {

@@ -78,6 +78,20 @@ func TestOpenStorageMissingDatadir(t *testing.T) {
 	require.ErrorContains(t, err, "datadir1 is missing")
 }
 
+func TestOpenStorageMissingFolder(t *testing.T) {
+	_, err := OpenStorage(filepath.Join(t.TempDir(), "unmounted"))
+
+	require.ErrorContains(t, err, "does not exist: mount the SD card or NAS share there")
+}
+
+func TestOpenStorageFile(t *testing.T) {
+	path := writeIndex(t, t.TempDir(), PrimaryName, []byte("x"))
+
+	_, err := OpenStorageAny(path)
+
+	require.ErrorContains(t, err, "is a file, not a folder")
+}
+
 func TestOpenStorageEmptyFolder(t *testing.T) {
 	root := t.TempDir()
 

@@ -231,7 +231,7 @@ func TestScanMissingStorage(t *testing.T) {
 	err = s.ScanOnce(h.ctx)
 
 	require.ErrorContains(t, err, "camera gone")
-	require.ErrorContains(t, err, "check that the SD card or NAS share is mounted")
+	require.ErrorContains(t, err, "does not exist: mount the SD card or NAS share there")
 }
 
 // countWraps returns how many times the camera recycled a file.
