@@ -136,26 +136,7 @@ func parseInspectArgs(flags *flag.FlagSet, args []string) (string, error) {
 // timeFilter returns a function that reports whether a segment from start
 // to end (real instants) lies in the requested range.
 func timeFilter(from, to string, loc *time.Location) (func(start, end time.Time) bool, error) {
-	parse := func(name, value string) (time.Time, error) {
-		if value == "" {
-			return time.Time{}, nil
-		}
-		if t, err := time.Parse(time.RFC3339, value); err == nil {
-			return t, nil
-		}
-		for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02"} {
-			if t, err := time.ParseInLocation(layout, value, loc); err == nil {
-				return t, nil
-			}
-		}
-		return time.Time{}, fmt.Errorf("invalid -%s %q: use RFC 3339 (2025-05-25T16:00:00+02:00) or 2025-05-25 16:00 in the -tz zone", name, value)
-	}
-
-	fromTime, err := parse("from", from)
-	if err != nil {
-		return nil, err
-	}
-	toTime, err := parse("to", to)
+	fromTime, toTime, err := parseRange(from, to, loc)
 	if err != nil {
 		return nil, err
 	}
