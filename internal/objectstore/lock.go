@@ -89,37 +89,10 @@ func (s *S3) LockingEnabled(ctx context.Context) (bool, error) {
 // PutRetained uploads like Put, with the retention headers on the upload
 // request itself.
 func (s *S3) PutRetained(ctx context.Context, key string, r io.Reader, size int64, opts PutOptions, retention Retention) (ObjectInfo, error) {
-	if err := validatePut(key, size, opts); err != nil {
-		return ObjectInfo{}, err
-	}
 	if err := retention.validate(key); err != nil {
 		return ObjectInfo{}, err
 	}
-	partSize, err := s.partSizeFor(key, size)
-	if err != nil {
-		return ObjectInfo{}, err
-	}
-
-	contentType := opts.ContentType
-	if contentType == "" {
-		contentType = defaultContentType
-	}
-	// The same single-buffer upload path as Put; see the comment there.
-	putOptions := minio.PutObjectOptions{
-		ContentType:           contentType,
-		UserMetadata:          opts.Metadata,
-		PartSize:              uint64(partSize),
-		NumThreads:            1,
-		ConcurrentStreamParts: false,
-		Mode:                  minio.RetentionMode(retention.Mode),
-		RetainUntilDate:       retention.RetainUntil,
-	}
-
-	body := newPutReader(ctx, key, r, size)
-	if _, err := s.client.PutObject(ctx, s.bucket, key, body, size, putOptions); err != nil {
-		return ObjectInfo{}, s.wrapError("put with retention", key, s.classify(err))
-	}
-	return s.Stat(ctx, key)
+	return s.put(ctx, "put with retention", key, r, size, opts, &retention)
 }
 
 func (r Retention) validate(key string) error {

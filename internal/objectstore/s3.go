@@ -256,6 +256,12 @@ func (s *S3) String() string {
 // putReader hides io.ReaderAt, ConcurrentStreamParts stays off and
 // NumThreads is 1, so every upload takes a single-buffer path.
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, opts PutOptions) (ObjectInfo, error) {
+	return s.put(ctx, "put", key, r, size, opts, nil)
+}
+
+// put uploads r on the single-buffer path described at Put, with Object
+// Lock retention on the upload request when retention is not nil.
+func (s *S3) put(ctx context.Context, operation, key string, r io.Reader, size int64, opts PutOptions, retention *Retention) (ObjectInfo, error) {
 	if err := validatePut(key, size, opts); err != nil {
 		return ObjectInfo{}, err
 	}
@@ -275,12 +281,16 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, opts 
 		NumThreads:            1,
 		ConcurrentStreamParts: false,
 	}
+	if retention != nil {
+		putOptions.Mode = minio.RetentionMode(retention.Mode)
+		putOptions.RetainUntilDate = retention.RetainUntil
+	}
 
 	// minio-go aborts a failed multipart upload itself, also after a
 	// canceled context, so no parts are left behind on the server.
 	body := newPutReader(ctx, key, r, size)
 	if _, err := s.client.PutObject(ctx, s.bucket, key, body, size, putOptions); err != nil {
-		return ObjectInfo{}, s.wrapError("put", key, err)
+		return ObjectInfo{}, s.wrapError(operation, key, s.classify(err))
 	}
 
 	return s.Stat(ctx, key)
