@@ -49,8 +49,8 @@ type Plan struct {
 }
 
 // Prepare runs pass 1: it demuxes src, size bytes of program stream,
-// indexes every sample and lays out the MP4. The error says why the source
-// cannot become an MP4, so the caller can keep the original instead.
+// indexes every sample and lays out the MP4. The error gives the reason the
+// source cannot become an MP4, so the caller can keep the original instead.
 func Prepare(ctx context.Context, src io.ReaderAt, size int64, opts Options) (*Plan, error) {
 	if opts.MaxFrameSize <= 0 {
 		opts.MaxFrameSize = DefaultMaxFrameSize
@@ -206,7 +206,7 @@ func (p *Plan) sampleEntry(set *parameterSets) (entry []byte, profile string, wi
 }
 
 // audioTrack returns the FLAC track of G.711 audio or the AAC track, or
-// nil when the source has no audio the MP4 can hold; Info says why.
+// nil when the source has no audio the MP4 can hold. Info.AudioSkip gives the reason.
 func (p *Plan) audioTrack() *mp4.Track {
 	if p.audioType == ps.StreamTypeAAC {
 		// Packets before the stream map named the type went to p.audio.
@@ -230,13 +230,7 @@ func (p *Plan) audioTrack() *mp4.Track {
 
 	// Audio before the first video frame cannot be shown with a picture.
 	videoStart := p.video[0].pts
-	kept := p.audio[:0]
-	for _, a := range p.audio {
-		if a.pts >= videoStart {
-			kept = append(kept, a)
-		}
-	}
-	p.audio = kept
+	p.audio = slices.DeleteFunc(p.audio, func(a audioSample) bool { return a.pts < videoStart })
 	if len(p.audio) == 0 {
 		return nil
 	}
@@ -269,7 +263,7 @@ func (p *Plan) audioTrack() *mp4.Track {
 }
 
 // aacTrack returns the AAC track, one sample per raw AAC frame, or nil when
-// the source has no usable AAC frame; Info says why.
+// the source has no usable AAC frame. Info.AudioSkip gives the reason.
 func (p *Plan) aacTrack() *mp4.Track {
 	r := &p.aac
 	if r.skip == "" && len(r.frames) == 0 {
@@ -284,13 +278,7 @@ func (p *Plan) aacTrack() *mp4.Track {
 
 	// Audio before the first video frame cannot be shown with a picture.
 	videoStart := p.video[0].pts
-	kept := r.frames[:0]
-	for _, f := range r.frames {
-		if f.pts >= videoStart {
-			kept = append(kept, f)
-		}
-	}
-	r.frames = kept
+	r.frames = slices.DeleteFunc(r.frames, func(f aacFrame) bool { return f.pts < videoStart })
 	if len(r.frames) == 0 {
 		return nil
 	}
@@ -361,7 +349,7 @@ func (p *Plan) WriteTo(ctx context.Context, dst io.Writer) (int64, error) {
 		return cw.n, fmt.Errorf("remux pass 2: %w", err)
 	}
 	if cw.n != p.Size() {
-		return cw.n, fmt.Errorf("remux pass 2: wrote %d bytes, layout says %d", cw.n, p.Size())
+		return cw.n, fmt.Errorf("remux pass 2: wrote %d bytes, but the layout expects %d", cw.n, p.Size())
 	}
 	return cw.n, nil
 }
