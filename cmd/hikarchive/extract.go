@@ -311,7 +311,8 @@ func checkProgramStream(hiv *os.File, hivPath string, seg index.Segment) error {
 	return fmt.Errorf("segment %s at byte %d of %s does not start with an MPEG-2 pack header: %w", seg.Key(), seg.StartOffset, hivPath, errOverwritten)
 }
 
-// progress prints a line on stderr at most once per progressInterval.
+// progress prints a line on stderr at most once per progressInterval, and a
+// last one when done if it printed any.
 type progress struct {
 	w            io.Writer
 	segments     int

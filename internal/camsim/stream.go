@@ -160,7 +160,7 @@ func splitH265(stream []byte) ([]h264.AccessUnit, error) {
 }
 
 // WriteStream writes a program stream of cfg.Frames frames of the clip of
-// cfg.Video to w, with audio and awkward features as cfg asks.
+// cfg.Video to w, with the audio and awkward features that cfg selects.
 func WriteStream(w io.Writer, cfg StreamConfig) (StreamInfo, error) {
 	if cfg.Frames < 1 {
 		return StreamInfo{}, fmt.Errorf("camsim: stream of %d frames; need at least 1", cfg.Frames)

@@ -62,7 +62,7 @@ func TestPipelineArchivesOrReportsEverySegment(t *testing.T) {
 		uploaded += event.Size
 	}
 
-	// The metrics endpoint agrees with what the events say.
+	// The metrics endpoint agrees with the events.
 	scraped := scrapeMetrics(t, m)
 	label := `{camera="yard/cam 1.*"}`
 	require.Equal(t, float64(archived), scraped["hikarchive_segments_archived_total"+label])
@@ -221,7 +221,7 @@ func TestArchiverFallsBackWhenRemuxFails(t *testing.T) {
 	e.record(e.scanner(), 4, 3*time.Second)
 
 	// Damage the first segment after its first 64 bytes: the pack and
-	// system headers still say Program Stream, but no frame survives.
+	// system headers still mark a Program Stream, but no frame survives.
 	first := e.camera.Record()[0]
 	hiv := filepath.Join(e.dir, index.HivName(first.File))
 	file, err := os.OpenFile(hiv, os.O_WRONLY, 0)

@@ -91,8 +91,8 @@ func OpenStorage(root string) (*Storage, error) {
 	return nil, fmt.Errorf("camera storage %s has neither %s nor %s: check that the SD card or NAS share is mounted there", root, InfoName, PrimaryName)
 }
 
-// checkRoot tells a missing folder and a file apart from a folder that
-// holds no index, because the fixes differ.
+// checkRoot distinguishes a missing folder and a file from a folder that
+// contains no index, because the fixes differ.
 func checkRoot(root string) error {
 	info, err := os.Stat(root)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -102,7 +102,7 @@ func checkRoot(root string) error {
 		return fmt.Errorf("camera storage %s: %w", root, err)
 	}
 	if !info.IsDir() {
-		return fmt.Errorf("camera storage %s is a file, not a folder: give the folder that holds index00.bin or info.bin", root)
+		return fmt.Errorf("camera storage %s is a file, not a folder: give the folder that contains index00.bin or info.bin", root)
 	}
 	return nil
 }

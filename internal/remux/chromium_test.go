@@ -14,7 +14,7 @@ import (
 )
 
 // TestChromiumPlaysClip serves remuxed clips from a loopback HTTP server,
-// which answers range requests, and plays them in headless Chromium.
+// which supports range requests, and plays them in headless Chromium.
 func TestChromiumPlaysClip(t *testing.T) {
 	chromium := testserver.Chromium(t)
 

@@ -45,8 +45,8 @@ type Info struct {
 	SampleEntries int
 
 	AudioCodec  string // source audio, for example "G.711 A-law"; empty without audio
-	AudioFormat string // how the MP4 stores it, for example "flac"
-	AudioSkip   string // why a source audio stream is not in the MP4, if one is not
+	AudioFormat string // storage format of the audio in the MP4, for example "flac"
+	AudioSkip   string // reason a source audio stream is not in the MP4; empty when it is
 
 	// Duration is the video's presentation span: last PTS minus first PTS
 	// plus one frame duration.

@@ -17,9 +17,9 @@ import (
 	"github.com/hikarchive/hikarchive/internal/objectstore"
 )
 
-// DefaultOrphanGrace is how old, by modification time, clips and
-// thumbnails without metadata must be before a sweep deletes them. Younger
-// ones may belong to a segment the archiver is uploading right now.
+// DefaultOrphanGrace is the minimum age, by modification time, of clips and
+// thumbnails without metadata before a sweep deletes them. Younger ones may
+// belong to a segment the archiver is uploading right now.
 const DefaultOrphanGrace = time.Hour
 
 // Options configure Sweep.
@@ -54,7 +54,7 @@ type Segment struct {
 	Orphan bool
 	// Retention is set for a segment that Object Lock still protects.
 	Retention objectstore.Retention
-	// Err says why the segment could not be deleted.
+	// Err is the reason the segment could not be deleted.
 	Err error
 }
 

@@ -52,11 +52,11 @@ type Options struct {
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 
-	// RiskThreshold turns on overwrite-risk warnings: when the estimated
-	// camera time until the camera recycles the hiv file of the oldest
-	// segment this scanner published and no archived or lost event has
-	// settled yet drops below it, the scanner logs a warning and publishes
-	// a risk event. Zero turns the warnings off.
+	// RiskThreshold turns on overwrite-risk warnings. The scanner tracks
+	// the oldest segment it published that no archived or lost event has
+	// settled yet. When the estimated time until the camera recycles that
+	// segment's hiv file drops below the threshold, it logs a warning and
+	// publishes a risk event. Zero turns the warnings off.
 	RiskThreshold time.Duration
 
 	// Metrics counts published segments and, with RiskThreshold, records
@@ -231,7 +231,7 @@ func (s *Scanner) scanChannel(ctx context.Context, camera Camera, datadir string
 
 // CursorKey returns the key-value key of the cursor of one channel of a
 // camera's datadir. Channel 1 keeps pipeline.CursorKey, the key used before
-// the scanner told channels apart, so an existing deployment resumes where
+// the scanner distinguished channels, so an existing deployment resumes where
 // it was. Other channels add ".ch<N>"; camera and datadir tokens never
 // contain a dot, so the keys cannot collide.
 func CursorKey(camera, datadir string, channel uint16) string {

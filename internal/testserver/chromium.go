@@ -60,7 +60,7 @@ func Chromium(t testing.TB) string {
 	return chromium
 }
 
-// PlayInChromium serves clip from a loopback HTTP server that answers range
+// PlayInChromium serves clip from a loopback HTTP server that supports range
 // requests, plays it muted in headless Chromium until currentTime passes
 // until seconds, and returns what the page saw.
 func PlayInChromium(t testing.TB, chromium string, clip []byte, until float64) PlayResult {
